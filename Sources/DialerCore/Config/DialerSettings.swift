@@ -1,0 +1,99 @@
+import Foundation
+
+/// A setting that is missing or malformed. The CLI prints `description` as one line and exits with status 2.
+public struct SettingError: Error, Hashable, CustomStringConvertible {
+    /// The environment variable's name (flags are named after it in the message).
+    public let setting: String
+    public let problem: String
+    public var description: String { "\(setting) \(problem)" }
+}
+
+/// The worker's configuration, read from environment variables; command-line flags override them by name.
+///
+/// Parsing is pure (a dictionary in, settings or a ``SettingError`` out) so every rule is unit-tested.
+public struct DialerSettings: Sendable {
+    public var databaseURL: String
+    public var twilio: TwilioConfiguration?
+    public var worker: WorkerConfiguration
+
+    /// Every variable the worker reads, with its meaning (the README's configuration table comes from the same list).
+    public static let variables: [(name: String, meaning: String)] = [
+        ("DATABASE_URL", "postgres://user[:password]@host[:port]/database (required)"),
+        ("TWILIO_ACCOUNT_SID", "platform account SID (AC...) or API key SID (SK...) for HTTP Basic auth (required to dial)"),
+        ("TWILIO_AUTH_TOKEN", "auth token or API key secret (required to dial; never logged)"),
+        ("TWILIO_BASE_URL", "Twilio API base URL (default https://api.twilio.com)"),
+        ("DIALER_VOICE_URL", "TwiML URL fetched when a call connects (required to dial)"),
+        ("DIALER_STATUS_CALLBACK_URL", "status callback URL (optional)"),
+        ("DIALER_CONCURRENCY", "jobs in progress per process (default 32)"),
+        ("DIALER_CLAIM_BATCH", "most jobs per claim statement (default 32)"),
+        ("DIALER_LEASE_SECONDS", "lease on a claimed job (default 120)"),
+        ("DIALER_POLL_MS", "fallback poll interval when no NOTIFY arrives (default 1000)"),
+        ("DIALER_RECOVERY_SECONDS", "how often expired leases are looked for (default 15)"),
+        ("DIALER_BACKOFF_BASE_MS", "first retry delay (default 1000; doubles each attempt)"),
+        ("DIALER_BACKOFF_CAP_SECONDS", "longest retry delay (default 300)"),
+        ("DIALER_TWILIO_TIMEOUT_SECONDS", "whole Create Call request timeout (default 15)"),
+        ("DIALER_SHUTDOWN_TIMEOUT_SECONDS", "time in-flight dials get after SIGTERM (default 30)"),
+    ]
+
+    /// Reads the settings. `requireTwilio` is false for commands that never dial (status, enqueue, migrate).
+    public static func load(environment: [String: String], requireTwilio: Bool) throws(SettingError) -> DialerSettings {
+        func value(_ name: String) -> String? {
+            guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        func required(_ name: String) throws(SettingError) -> String {
+            guard let v = value(name) else { throw SettingError(setting: name, problem: "is not set") }
+            return v
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(SettingError) -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let v = Int(raw), range.contains(v) else {
+                throw SettingError(setting: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(raw)'")
+            }
+            return v
+        }
+        func url(_ name: String, _ raw: String) throws(SettingError) -> String {
+            guard let scheme = raw.split(separator: ":").first, ["http", "https"].contains(scheme.lowercased()), raw.contains("://"),
+                raw.count > 8
+            else { throw SettingError(setting: name, problem: "must be an http(s) URL, got '\(raw)'") }
+            return raw
+        }
+
+        let databaseURL = try required("DATABASE_URL")
+        do { _ = try JobStore.configuration(url: databaseURL) } catch {
+            throw SettingError(setting: "DATABASE_URL", problem: "must look like postgres://user@host:port/database")
+        }
+
+        var twilio: TwilioConfiguration?
+        if requireTwilio {
+            let sid = try required("TWILIO_ACCOUNT_SID")
+            guard sid.range(of: "^(AC|SK)[0-9a-fA-F]{32}$", options: .regularExpression) != nil else {
+                throw SettingError(setting: "TWILIO_ACCOUNT_SID", problem: "must be AC or SK followed by 32 hex digits")
+            }
+            let token = try required("TWILIO_AUTH_TOKEN")
+            let base = try url("TWILIO_BASE_URL", value("TWILIO_BASE_URL") ?? "https://api.twilio.com")
+            let voice = try url("DIALER_VOICE_URL", try required("DIALER_VOICE_URL"))
+            let callback = try value("DIALER_STATUS_CALLBACK_URL").map { raw throws(SettingError) in try url("DIALER_STATUS_CALLBACK_URL", raw) }
+            let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
+            let concurrency = try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096)
+            twilio = TwilioConfiguration(baseURL: base, username: sid, secret: Secret(token), voiceURL: voice, statusCallbackURL: callback,
+                                         requestTimeout: .seconds(timeout), maxConnections: min(concurrency, 256))
+        }
+        let backoff = Backoff(base: .milliseconds(try integer("DIALER_BACKOFF_BASE_MS", default: 1000, range: 1...3_600_000)),
+                              cap: .seconds(try integer("DIALER_BACKOFF_CAP_SECONDS", default: 300, range: 1...86_400)))
+        let lease = try integer("DIALER_LEASE_SECONDS", default: 120, range: 5...86_400)
+        let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
+        guard lease > timeout + 5 else {
+            throw SettingError(setting: "DIALER_LEASE_SECONDS", problem: "must exceed DIALER_TWILIO_TIMEOUT_SECONDS by more than 5 (a lease must outlive a dial)")
+        }
+        let worker = WorkerConfiguration(
+            concurrency: try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096),
+            claimBatch: try integer("DIALER_CLAIM_BATCH", default: 32, range: 1...5000),
+            lease: .seconds(lease),
+            pollInterval: .milliseconds(try integer("DIALER_POLL_MS", default: 1000, range: 10...600_000)),
+            recoveryInterval: .seconds(try integer("DIALER_RECOVERY_SECONDS", default: 15, range: 1...3600)),
+            shutdownTimeout: .seconds(try integer("DIALER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, range: 1...3600)),
+            retryPolicy: RetryPolicy(backoff: backoff))
+        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker)
+    }
+}

@@ -1,0 +1,66 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The one owner of Twilio's HTTP: builds Create Call requests and turns every answer, or the lack of one, into a ``DialOutcome``.
+///
+/// Its `HTTPClient` is dedicated: no redirects (a redirected POST could dial twice), HTTP/1.1, bounded connect and request
+/// timeouts, and no automatic reconnect loop (a refused connection fails the attempt at once and the worker's backoff takes over).
+public struct TwilioClient: Sendable {
+    public let configuration: TwilioConfiguration
+    let http: HTTPClient
+
+    /// Runs `body` with a client whose connections are closed when `body` returns.
+    public static func with<T>(_ configuration: TwilioConfiguration, logger: Logger, _ body: (TwilioClient) async throws -> T) async throws -> T {
+        var http = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds), read: .nanoseconds(configuration.requestTimeout.nanoseconds)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnections))
+        http.httpVersion = .http1Only
+        http.connectionPool.retryConnectionEstablishment = false
+        return try await HTTPClient.withHTTPClient(configuration: http, backgroundActivityLogger: logger) { client in
+            try await body(TwilioClient(configuration: configuration, http: client))
+        }
+    }
+
+    /// The Create Call form for one attempt.
+    public func createCallForm(to: String, from: String, jobID: Int64, attempt: Int) -> [(String, String)] {
+        var fields = [("To", to), ("From", from), ("Url", Self.appendQuery(configuration.voiceURL, jobID: jobID, attempt: attempt))]
+        if let callback = configuration.statusCallbackURL {
+            fields.append(("StatusCallback", Self.appendQuery(callback, jobID: jobID, attempt: attempt)))
+            for event in ["initiated", "ringing", "answered", "completed"] { fields.append(("StatusCallbackEvent", event)) }
+        }
+        return fields
+    }
+
+    /// `POST /2010-04-01/Accounts/{subaccount}/Calls.json`. Never throws: transport failures are classified too.
+    public func createCall(subaccountSID: String, to: String, from: String, jobID: Int64, attempt: Int, logger: Logger) async -> DialOutcome {
+        var request = HTTPClientRequest(url: "\(configuration.baseURL)/2010-04-01/Accounts/\(subaccountSID)/Calls.json")
+        request.method = .POST
+        request.setBasicAuth(username: configuration.username, password: configuration.secret.value)
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "openphn-dialer/1")
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(createCallForm(to: to, from: from, jobID: jobID, attempt: attempt))))
+        do {
+            let response = try await http.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
+            let body = try await response.body.collect(upTo: 256 * 1024)
+            return FailureClassifier.classify(
+                status: Int(response.status.code), body: String(buffer: body),
+                retryAfter: response.headers.first(name: "Retry-After"), serverDate: response.headers.first(name: "Date"))
+        } catch {
+            return .failed(TransportFailure.classify(error))
+        }
+    }
+
+    static func appendQuery(_ url: String, jobID: Int64, attempt: Int) -> String {
+        url + (url.contains("?") ? "&" : "?") + "job=\(jobID)&attempt=\(attempt)"
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for NIO's `TimeAmount`.
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

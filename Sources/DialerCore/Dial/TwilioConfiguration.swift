@@ -1,0 +1,92 @@
+/// A credential that never prints: `description` and `debugDescription` are redacted, so it cannot leak into logs.
+public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}
+
+/// How the worker reaches Twilio's Create Call endpoint.
+public struct TwilioConfiguration: Sendable, Hashable {
+    /// `https://api.twilio.com` in production; the fake's loopback address in tests and the demo. No trailing slash.
+    public var baseURL: String
+    /// HTTP Basic user: the platform's account SID (`AC...`) or an API key SID (`SK...`).
+    public var username: String
+    /// HTTP Basic password: the auth token or the API key secret.
+    public var secret: Secret
+    /// TwiML URL Twilio fetches when the call connects (the AI agent); `job` and `attempt` are appended to its query.
+    public var voiceURL: String
+    /// Status callback URL; `job` and `attempt` are appended so every callback traces back to its attempt.
+    public var statusCallbackURL: String?
+    public var connectTimeout: Duration
+    /// The whole request, connect included. A request cut off by it may still have placed the call.
+    public var requestTimeout: Duration
+    /// Most connections kept open to Twilio.
+    public var maxConnections: Int
+
+    public init(
+        baseURL: String = "https://api.twilio.com", username: String, secret: Secret, voiceURL: String, statusCallbackURL: String? = nil,
+        connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(15), maxConnections: Int = 64
+    ) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.username = username
+        self.secret = secret
+        self.voiceURL = voiceURL
+        self.statusCallbackURL = statusCallbackURL
+        self.connectTimeout = connectTimeout
+        self.requestTimeout = requestTimeout
+        self.maxConnections = maxConnections
+    }
+}
+
+/// `application/x-www-form-urlencoded` as Twilio reads it: everything but unreserved characters is percent-encoded, so
+/// the `+` of an E.164 number is sent as `%2B` and never turns into a space.
+public enum FormEncoding {
+    public static func encode(_ fields: [(String, String)]) -> String {
+        fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(UnicodeScalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+
+    /// Decodes a form body into fields, in order (`+` is a space, `%XX` a byte).
+    public static func decode(_ body: String) -> [(String, String)] {
+        body.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (unescape(String(parts[0])), parts.count > 1 ? unescape(String(parts[1])) : "")
+        }
+    }
+
+    static func unescape(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), let h = iterator.next(), let l = iterator.next(),
+                let value = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The stable, machine-readable error codes of OpenPhn's public contract, plus the few the worker needs for outcomes the
+/// public API never produces (marked below). Clients switch on the raw value, so raw values never change.
+public enum ErrorCode: String, Sendable, Codable, CaseIterable {
+    case dncBlocked = "dnc_blocked"
+    case callHoursViolation = "call_hours_violation"
+    case noActiveNumber = "no_active_number"
+    case invalidPhone = "invalid_phone"
+    case outcomeSchemaInvalid = "outcome_schema_invalid"
+    case verificationPending = "verification_pending"
+    case rateLimited = "rate_limited"
+    /// 400/422 of the contract: a malformed or invalid request field other than the phone number and schema.
+    case invalidRequest = "invalid_request"
+    /// 404 of the contract: the tenant, number or job does not exist (or is not the tenant's).
+    case notFound = "not_found"
+    /// 409 of the contract: an idempotency key reused with a different body.
+    case idempotencyConflict = "idempotency_conflict"
+    /// Worker extension: Twilio kept failing (5xx, network, timeout) until the job's attempts ran out.
+    case upstreamUnavailable = "upstream_unavailable"
+    /// Worker extension: Twilio refused the call for a reason the public codes do not name (auth, geo permission, blocklist).
+    case carrierRejected = "carrier_rejected"
+    /// Worker extension: the job reached its expires_at before it could be dialed.
+    case jobExpired = "job_expired"
+    /// Worker extension: the worker holding the job died before recording an outcome, and attempts ran out.
+    case workerLost = "worker_lost"
+
+    /// The HTTP status the public API pairs with this code.
+    public var httpStatus: Int {
+        switch self {
+        case .invalidPhone, .invalidRequest: 400
+        case .verificationPending: 403
+        case .notFound: 404
+        case .idempotencyConflict: 409
+        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired: 422
+        case .rateLimited: 429
+        case .carrierRejected: 502
+        case .upstreamUnavailable, .workerLost: 503
+        }
+    }
+}
+
+/// The one error type of OpenPhn: `{error, message, details}`, exactly the public JSON shape.
+///
+/// `message` is safe to show an end user: it never holds credentials; it names the destination only where the public
+/// contract does (for example `dnc_blocked`).
+public struct OpenPhnError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var error: ErrorCode
+    public var message: String
+    public var details: [String: JSONValue]
+
+    public init(_ error: ErrorCode, _ message: String, details: [String: JSONValue] = [:]) {
+        self.error = error
+        self.message = message
+        self.details = details
+    }
+
+    /// The contract's JSON object, keys sorted.
+    public var jsonText: String { JSONValue.object(["error": .string(error.rawValue), "message": .string(message), "details": .object(details)]).jsonText }
+
+    public var description: String { "\(error.rawValue): \(message)" }
+
+    /// Decodes the JSON stored in `call_jobs.last_error`.
+    public static func parse(_ text: String) -> OpenPhnError? {
+        try? JSONDecoder().decode(OpenPhnError.self, from: Data(text.utf8))
+    }
+
+    public func with(_ key: String, _ value: JSONValue) -> OpenPhnError {
+        var copy = self
+        copy.details[key] = value
+        return copy
+    }
+}
+
+extension OpenPhnError {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        error = try c.decode(ErrorCode.self, forKey: .error)
+        message = try c.decode(String.self, forKey: .message)
+        details = try c.decodeIfPresent([String: JSONValue].self, forKey: .details) ?? [:]
+    }
+}

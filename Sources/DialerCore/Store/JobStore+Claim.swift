@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+extension JobStore {
+    /// Claims up to `limit` due jobs in one statement and one round trip.
+    ///
+    /// The CTE picks due rows from the partial index in dial order (priority, then run_at) with `FOR UPDATE SKIP LOCKED`,
+    /// so concurrent claimers on any number of machines never take the same row and never wait on each other; the CTE is
+    /// also the planner fence that keeps the UPDATE to exactly `limit` rows. The same statement takes the lease, counts
+    /// the attempt and joins the tenant and the caller number, so the worker needs nothing more to gate and dial.
+    /// - Parameters:
+    ///   - worker: this worker's id, stored as the lease owner.
+    ///   - lease: how long the lease lasts without being renewed or released.
+    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [ClaimedCall] {
+        guard limit > 0 else { return [] }
+        let rows = try await client.query("""
+            WITH due AS (
+                SELECT id FROM call_jobs
+                WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
+                ORDER BY priority, run_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE call_jobs j
+                SET state = 'active', attempt = j.attempt + 1, lease_owner = \(worker),
+                    lease_expires_at = now() + make_interval(secs => \(lease.seconds)), attempted_at = now(), updated_at = now()
+                FROM due WHERE j.id = due.id
+                RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id
+            )
+            SELECT c.id, c.tenant_id, c.campaign_id, c.destination, c.attempt, c.max_attempts, c.expires_at,
+                   t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now()
+            FROM claimed c
+            JOIN tenants t ON t.id = c.tenant_id
+            JOIN phone_numbers p ON p.id = c.caller_number_id
+            """, logger: logger)
+        var calls: [ClaimedCall] = []
+        calls.reserveCapacity(limit)
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            calls.append(ClaimedCall(
+                jobID: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self), campaignID: try r[2].decode(String?.self),
+                destination: try r[3].decode(String.self), attempt: try r[4].decode(Int.self), maxAttempts: try r[5].decode(Int.self),
+                expiresAt: try r[6].decode(Date?.self),
+                verification: VerificationStatus(rawValue: try r[7].decode(String.self)) ?? .pendingReview,
+                subaccountSID: try r[8].decode(String?.self), callerE164: try r[9].decode(String.self), callerActive: try r[10].decode(Bool.self),
+                callerOwnedByTenant: try r[11].decode(Bool.self), claimedAt: try r[12].decode(Date.self)))
+        }
+        return calls
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+extension JobStore {
+    /// Creates or updates a tenant.
+    public func upsertTenant(id: String, name: String = "", verification: VerificationStatus, subaccountSID: String?) async throws {
+        try await client.query("""
+            INSERT INTO tenants (id, name, verification_status, twilio_subaccount_sid) VALUES (\(id), \(name), \(verification.rawValue), \(subaccountSID))
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name, verification_status = excluded.verification_status,
+                twilio_subaccount_sid = excluded.twilio_subaccount_sid, updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Adds (or updates) a caller number of a tenant; `selected` makes it the tenant's default and unselects the others.
+    public func upsertPhoneNumber(tenantID: String, e164: String, active: Bool = true, selected: Bool = false) async throws {
+        try await transaction { connection, logger in
+            if selected {
+                try await connection.query("UPDATE phone_numbers SET selected = false WHERE tenant_id = \(tenantID) AND selected AND e164 <> \(e164)",
+                                           logger: logger)
+            }
+            try await connection.query("""
+                INSERT INTO phone_numbers (tenant_id, e164, active, selected) VALUES (\(tenantID), \(e164), \(active), \(selected))
+                ON CONFLICT (tenant_id, e164) DO UPDATE SET active = excluded.active, selected = excluded.selected
+                """, logger: logger)
+        }
+    }
+
+    /// The current row of a job, for tests, `explain` and the CLI.
+    public func job(_ id: Int64) async throws -> JobSnapshot? {
+        let rows = try await client.query("""
+            SELECT id, tenant_id, state, attempt, max_attempts, twilio_call_sid, last_error::text,
+                   extract(epoch FROM run_at - now())::float8, destination, campaign_id
+            FROM call_jobs WHERE id = \(id)
+            """, logger: logger)
+        for try await (id, tenant, state, attempt, maxAttempts, sid, error, runIn, destination, campaign) in rows.decode(
+            (Int64, String, String, Int, Int, String?, String?, Double, String, String?).self)
+        {
+            return JobSnapshot(id: id, tenantID: tenant, state: JobState(rawValue: state) ?? .queued, attempt: attempt, maxAttempts: maxAttempts,
+                               callSID: sid, lastError: error.flatMap(OpenPhnError.parse), runInSeconds: runIn, destination: destination, campaignID: campaign)
+        }
+        return nil
+    }
+
+    /// A job's attempt log, oldest first.
+    public func attempts(jobID: Int64) async throws -> [AttemptRecord] {
+        let rows = try await client.query("""
+            SELECT attempt, worker, kind, outcome, http_status, twilio_code, twilio_call_sid, possibly_dialed, error::text, detail::text, recorded_at
+            FROM call_attempts WHERE job_id = \(jobID) ORDER BY id
+            """, logger: logger)
+        var result: [AttemptRecord] = []
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            result.append(AttemptRecord(
+                attempt: try r[0].decode(Int.self), worker: try r[1].decode(String.self), kind: try r[2].decode(String.self),
+                outcome: try r[3].decode(String.self), httpStatus: try r[4].decode(Int?.self), twilioCode: try r[5].decode(Int?.self),
+                callSID: try r[6].decode(String?.self), possiblyDialed: try r[7].decode(Bool.self),
+                error: try r[8].decode(String?.self).flatMap(OpenPhnError.parse), detail: try r[9].decode(String?.self).flatMap(JSONValue.parse),
+                recordedAt: try r[10].decode(Date.self)))
+        }
+        return result
+    }
+}
+
+/// A job as stored now.
+public struct JobSnapshot: Sendable, Hashable {
+    public let id: Int64
+    public let tenantID: String
+    public let state: JobState
+    public let attempt: Int
+    public let maxAttempts: Int
+    public let callSID: String?
+    public let lastError: OpenPhnError?
+    /// Seconds from the database's now until run_at (negative when due).
+    public let runInSeconds: Double
+    public let destination: String
+    public let campaignID: String?
+}
+
+/// One row of `call_attempts`.
+public struct AttemptRecord: Sendable, Hashable {
+    public let attempt: Int
+    public let worker: String
+    public let kind: String
+    public let outcome: String
+    public let httpStatus: Int?
+    public let twilioCode: Int?
+    public let callSID: String?
+    public let possiblyDialed: Bool
+    public let error: OpenPhnError?
+    public let detail: JSONValue?
+    public let recordedAt: Date
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The one owner of the worker's SQL: every statement on the job tables lives in `JobStore` and its extensions.
+///
+/// A `JobStore` is a value over a running `PostgresClient`; run the client (it is a `Service`) before using the store.
+public struct JobStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    /// NOTIFY channel that enqueue signals on commit; workers LISTEN on it as a wake-up hint.
+    public static let readyChannel = "call_jobs_ready"
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Builds the client configuration from a `postgres://user[:password]@host[:port]/database[?sslmode=disable]` URL.
+    /// - Parameter schema: when set, every connection uses this schema (tests isolate themselves this way).
+    public static func configuration(url: String, schema: String? = nil, maxConnections: Int = 8) throws(OpenPhnError) -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme),
+            let host = components.host, !host.isEmpty
+        else {
+            throw OpenPhnError(.invalidRequest, "DATABASE_URL is not a postgres:// URL.", details: ["setting": "DATABASE_URL"])
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        let user = components.percentEncodedUser?.removingPercentEncoding ?? "postgres"
+        let password = components.percentEncodedPassword?.removingPercentEncoding
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        var config = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: password,
+            database: database.isEmpty ? user : database,
+            tls: sslmode == "disable" ? .disable : .prefer(.makeClientConfiguration()))
+        config.options.maximumConnections = maxConnections
+        config.options.minimumConnections = 0
+        config.options.connectTimeout = .seconds(5)
+        if let schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        return config
+    }
+
+    /// Runs `body` with a started client, for one-shot commands and tests; the client stops when `body` returns.
+    public static func withStore<T: Sendable>(
+        _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (JobStore) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(JobStore(client: client, logger: logger))
+        }
+    }
+
+    /// `SELECT 1`, failing within `timeout` instead of waiting for the pool's own minute-long give-up.
+    public func ping(timeout: Duration = .seconds(5)) async throws {
+        try await withTimeout(timeout, what: "database") {
+            _ = try await client.query("SELECT 1", logger: logger).collect()
+        }
+    }
+}
+
+/// Runs `operation`, failing with `TimeoutError` when it takes longer than `timeout`.
+public func withTimeout<T: Sendable>(_ timeout: Duration, what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TimeoutError(what: what, after: timeout)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// An operation did not finish in time.
+public struct TimeoutError: Error, CustomStringConvertible {
+    public let what: String
+    public let after: Duration
+    public var description: String { "\(what) did not answer within \(after)" }
+}
+
+extension JobStore {
+    /// Runs `body` in a transaction. An error thrown by `body` comes out as itself, not wrapped in
+    /// `PostgresTransactionError`, so callers can catch an ``OpenPhnError``.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = self.logger
+        do {
+            return try await client.withConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    try await body(connection, logger)
+                }
+            }
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            throw error
+        }
+    }
+}

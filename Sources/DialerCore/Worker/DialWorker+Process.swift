@@ -1,0 +1,96 @@
+import Logging
+import ServiceLifecycle
+
+extension DialWorker {
+    /// One claimed job's path: gate, dial, classify, record. Never throws; every path ends in a recorded outcome.
+    func process(_ call: ClaimedCall, recorder: OutcomeRecorder) async {
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(call.jobID)"
+        logger[metadataKey: "tenant"] = "\(call.tenantID)"
+        logger[metadataKey: "attempt"] = "\(call.attempt)"
+        if let campaign = call.campaignID { logger[metadataKey: "campaign"] = "\(campaign)" }
+
+        let outcome: JobOutcome
+        switch configuration.gate.decide(call) {
+        case .block(let error, let rule):
+            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: error, kind: .gate, outcome: "block",
+                                 detail: .object(["rule": .string(rule)]))
+        case .deferred(let delay, let reason, let rule):
+            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .deferred, delay: delay, refundAttempt: true, error: reason,
+                                 kind: .gate, outcome: "defer", detail: .object(["rule": .string(rule), "delay_seconds": .number(delay.seconds)]))
+        case .allow:
+            if Task.isShuttingDownGracefully || Task.isCancelled {
+                // Stopping before this job was dialed: hand it back untouched for another worker.
+                outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, refundAttempt: true, kind: .release, outcome: "released")
+            } else {
+                outcome = await dial(call, logger: logger)
+            }
+        }
+        let applied = await recorder.record(outcome)
+        note(outcome, applied: applied, destination: call.destination, logger: logger)
+    }
+
+    private func dial(_ call: ClaimedCall, logger: Logger) async -> JobOutcome {
+        let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
+                                             jobID: call.jobID, attempt: call.attempt, logger: logger)
+        switch result {
+        case .dialed(let sid, let queueTime):
+            var detail: [String: JSONValue] = ["gate": "allow", "http_status": 201]
+            if let queueTime { detail["queue_time_ms"] = .number(Double(queueTime)) }
+            return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .dialed, callSID: sid, kind: .dial, outcome: "dialed",
+                              httpStatus: 201, detail: .object(detail))
+        case .failed(let failure):
+            var random = SystemRandomNumberGenerator()
+            let decision = configuration.retryPolicy.decide(failure, attempt: call.attempt, maxAttempts: call.maxAttempts, using: &random)
+            var detail: [String: JSONValue] = ["gate": "allow", "failure": .string(failure.kind.rawValue)]
+            switch decision {
+            case .retry(let delay):
+                detail["retry_in_seconds"] = .number((delay.seconds * 1000).rounded() / 1000)
+                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .retrying, delay: delay, error: failure.error, kind: .dial,
+                                  outcome: "retryable", httpStatus: failure.httpStatus, twilioCode: failure.twilioCode,
+                                  possiblyDialed: failure.possiblyDialed, detail: .object(detail))
+            case .fail(let error):
+                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: error, kind: .dial,
+                                  outcome: failure.isRetryable ? "retryable" : "terminal", httpStatus: failure.httpStatus,
+                                  twilioCode: failure.twilioCode, possiblyDialed: failure.possiblyDialed, detail: .object(detail))
+            }
+        }
+    }
+
+    /// Counts the outcome and writes its one log line.
+    private func note(_ outcome: JobOutcome, applied: Bool, destination: String, logger: Logger) {
+        var metadata: Logger.Metadata = ["to": "\(PhoneNumber.mask(destination))", "outcome": "\(outcome.outcome)", "state": "\(outcome.state.rawValue)"]
+        if let error = outcome.error { metadata["error.code"] = "\(error.error.rawValue)" }
+        if let status = outcome.httpStatus { metadata["http_status"] = "\(status)" }
+        if let code = outcome.twilioCode { metadata["twilio_code"] = "\(code)" }
+        if let sid = outcome.callSID { metadata["call.sid"] = "\(sid)" }
+        if let delay = outcome.delay { metadata["run_in"] = "\((delay.seconds * 1000).rounded() / 1000)s" }
+        if outcome.possiblyDialed { metadata["possibly_dialed"] = "true" }
+        guard applied else {
+            stats.update { $0.fenced += 1 }
+            logger.warning("outcome not applied: the lease was lost before it was recorded", metadata: metadata)
+            return
+        }
+        stats.update { counts in
+            switch outcome.state {
+            case .dialed: counts.dialed += 1
+            case .retrying:
+                counts.retried += 1
+                counts.retriedByKind[outcome.detail?["failure"]?.stringValue ?? "unknown", default: 0] += 1
+            case .failed:
+                counts.failed += 1
+                counts.failedByCode[outcome.error?.error.rawValue ?? "unknown", default: 0] += 1
+            case .deferred: counts.deferred += 1
+            case .queued: counts.released += 1
+            default: break
+            }
+        }
+        switch outcome.state {
+        case .dialed: logger.info("dialed", metadata: metadata)
+        case .failed: logger.warning("failed", metadata: metadata)
+        case .retrying: logger.notice("retry scheduled", metadata: metadata)
+        case .deferred: logger.info("deferred by gate", metadata: metadata)
+        default: logger.info("released", metadata: metadata)
+        }
+    }
+}

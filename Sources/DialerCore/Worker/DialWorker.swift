@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The dialing worker: claims due jobs, passes each through the gate, dials through Twilio, classifies the answer and
+/// records it. A `Service`: on graceful shutdown it stops claiming, lets in-flight dials finish (up to
+/// `shutdownTimeout`), hands back jobs it had not started, and returns.
+///
+/// Wake-ups: a NOTIFY from enqueue starts new work within milliseconds; a jittered poll is the fallback for lost
+/// notifications and for jobs whose `run_at` arrives. Every worker also recovers expired leases on an interval.
+public struct DialWorker: Service {
+    public enum Mode: Sendable {
+        /// Run until shut down.
+        case service
+        /// Process every job due now, then return. With `waitForScheduled`, also wait for retries and deferrals due
+        /// within that window.
+        case drain(waitForScheduled: Duration?)
+    }
+
+    public let store: JobStore
+    public let twilio: TwilioClient
+    public let configuration: WorkerConfiguration
+    public let mode: Mode
+    public let stats: WorkerStats
+    let logger: Logger
+
+    public init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(), logger: Logger) {
+        self.store = store
+        self.twilio = twilio
+        self.configuration = configuration
+        self.mode = mode
+        self.stats = stats
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.workerID)"
+        self.logger = logger
+    }
+
+    enum Event: Sendable {
+        case wake
+        case finished
+        case stop
+    }
+
+    public func run() async throws {
+        let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger)
+        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        logger.info("worker started", metadata: [
+            "concurrency": "\(configuration.concurrency)", "claim_batch": "\(configuration.claimBatch)", "lease": "\(configuration.lease)",
+        ])
+        await withTaskGroup(of: Void.self) { background in
+            background.addTask { await recorder.run() }
+            background.addTask { await self.listen(sink) }
+            background.addTask { await self.poll(sink) }
+            background.addTask { await self.recoverLoop() }
+            await withGracefulShutdownHandler {
+                await self.dispatchWithDeadline(events: events, sink: sink, recorder: recorder)
+            } onGracefulShutdown: {
+                sink.yield(.stop)
+            }
+            sink.finish()
+            await recorder.finish()
+            // The recorder drains on its own; the wake-up tasks are cancelled.
+            background.cancelAll()
+        }
+        logger.info("worker stopped", metadata: ["dialed": "\(stats.snapshot.dialed)", "failed": "\(stats.snapshot.failed)"])
+    }
+
+    /// Runs the dispatch loop; once a stop is requested, in-flight dials get `shutdownTimeout` before they are cancelled.
+    private func dispatchWithDeadline(events: AsyncStream<Event>, sink: AsyncStream<Event>.Continuation, recorder: OutcomeRecorder) async {
+        let (stopped, stoppedSink) = AsyncStream.makeStream(of: Void.self)
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.dispatch(events: events, sink: sink, recorder: recorder, onStop: { stoppedSink.yield() })
+                return true
+            }
+            group.addTask {
+                for await _ in stopped {
+                    try? await Task.sleep(for: self.configuration.shutdownTimeout)
+                    return false
+                }
+                return false
+            }
+            if await group.next() == false {
+                // Only the timer returns false: in-flight dials are cut off and recorded as possibly dialed.
+                logger.warning("shutdown timeout reached; cancelling in-flight dials", metadata: ["timeout": "\(configuration.shutdownTimeout)"])
+            }
+            stoppedSink.finish()
+            group.cancelAll()
+            await group.waitForAll()
+        }
+    }
+
+    /// The claim loop: claims when enough slots are free and the queue may hold due jobs, starts one child task per job.
+    private func dispatch(events: AsyncStream<Event>, sink: AsyncStream<Event>.Continuation, recorder: OutcomeRecorder, onStop: @Sendable () -> Void) async {
+        var iterator = events.makeAsyncIterator()
+        var inFlight = 0
+        var mayHaveDue = true
+        var stopping = false
+        var claimFailures = 0
+        await withDiscardingTaskGroup { dials in
+            while !stopping {
+                let free = configuration.concurrency - inFlight
+                if mayHaveDue, free > 0, free >= configuration.claimThreshold || inFlight == 0 {
+                    let limit = min(free, configuration.claimBatch)
+                    do {
+                        let calls = try await store.claim(limit: limit, worker: configuration.workerID, lease: configuration.lease)
+                        if claimFailures > 0 { logger.info("claims work again", metadata: ["failures": "\(claimFailures)"]) }
+                        claimFailures = 0
+                        mayHaveDue = calls.count == limit
+                        if !calls.isEmpty { stats.update { $0.claimed += calls.count } }
+                        for call in calls {
+                            inFlight += 1
+                            dials.addTask {
+                                await self.process(call, recorder: recorder)
+                                sink.yield(.finished)
+                            }
+                        }
+                        if mayHaveDue, configuration.concurrency - inFlight >= configuration.claimThreshold { continue }
+                    } catch {
+                        // Database unreachable or restarting: try again at the next wake-up (the poll comes within a second or so);
+                        // mayHaveDue stays true so a drain never exits with due jobs left behind.
+                        claimFailures += 1
+                        if claimFailures == 1 || claimFailures % 30 == 0 {
+                            logger.error("claim failed; retrying", metadata: ["failures": "\(claimFailures)", "error": "\(String(reflecting: error))"])
+                        }
+                        mayHaveDue = true
+                    }
+                }
+                if inFlight == 0, !mayHaveDue, case .drain(let wait) = mode {
+                    // Nothing due and nothing in flight: the drain is over, unless a retry or deferral falls due within
+                    // the wait window, in which case the poll wakes the loop for it.
+                    guard let wait, (try? await store.hasWaitingJobs(dueWithin: wait)) == true else { break }
+                }
+                guard let event = await iterator.next() else { break }
+                switch event {
+                case .wake: mayHaveDue = true
+                case .finished: inFlight -= 1
+                case .stop:
+                    stopping = true
+                    onStop()
+                    logger.info("stopping: no new claims; waiting for in-flight dials", metadata: ["in_flight": "\(inFlight)"])
+                }
+            }
+        }
+    }
+
+    /// LISTEN on the ready channel; reconnects with backoff when the connection drops (database restart).
+    private func listen(_ sink: AsyncStream<Event>.Continuation) async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: JobStore.readyChannel) { notifications in
+                        failures = 0
+                        sink.yield(.wake)  // anything enqueued while not listening
+                        for try await _ in notifications { sink.yield(.wake) }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                logger.warning("LISTEN connection lost; polling until it is back", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: .milliseconds(min(10_000, 100 << min(failures, 7))))
+        }
+    }
+
+    /// The fallback poll, jittered so a fleet of workers does not query in lockstep.
+    private func poll(_ sink: AsyncStream<Event>.Continuation) async {
+        while !Task.isCancelled {
+            let interval = configuration.pollInterval.seconds * Double.random(in: 0.8...1.2)
+            do { try await Task.sleep(for: .seconds(interval)) } catch { return }
+            sink.yield(.wake)
+        }
+    }
+
+    private func recoverLoop() async {
+        while !Task.isCancelled {
+            do {
+                let recovered = try await store.recoverExpiredLeases(backoff: configuration.retryPolicy.backoff)
+                if !recovered.isEmpty { stats.update { $0.recovered += recovered.count } }
+                for job in recovered {
+                    logger.warning("lease expired; job recovered", metadata: [
+                        "job.id": "\(job.jobID)", "attempt": "\(job.attempt)", "previous_owner": "\(job.previousOwner)", "state": "\(job.state.rawValue)",
+                    ])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("lease recovery failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            let interval = configuration.recoveryInterval.seconds * Double.random(in: 0.8...1.2)
+            do { try await Task.sleep(for: .seconds(interval)) } catch { return }
+        }
+    }
+}

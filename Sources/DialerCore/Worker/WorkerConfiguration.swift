@@ -1,0 +1,46 @@
+import Foundation
+
+/// How a worker process claims, dials, retries and stops.
+public struct WorkerConfiguration: Sendable {
+    /// Stored as the lease owner and in every attempt row: `host:pid:random`, unique per process.
+    public var workerID: String
+    /// Most jobs in progress (gated, dialing or being recorded) at once in this process.
+    public var concurrency: Int
+    /// Most jobs one claim statement takes.
+    public var claimBatch: Int
+    /// A claimed job's lease; a worker that dies mid-dial loses its jobs to recovery after this. Must exceed the Twilio
+    /// request timeout by a wide margin.
+    public var lease: Duration
+    /// Fallback poll when no NOTIFY arrives (jittered +-20%).
+    public var pollInterval: Duration
+    /// How often this worker looks for expired leases (jittered).
+    public var recoveryInterval: Duration
+    /// After SIGTERM: how long in-flight dials may take before they are cut off (and recorded as possibly dialed).
+    public var shutdownTimeout: Duration
+    public var retryPolicy: RetryPolicy
+    public var gate: DialGate
+
+    public init(
+        workerID: String = WorkerConfiguration.defaultWorkerID(), concurrency: Int = 32, claimBatch: Int = 32, lease: Duration = .seconds(120),
+        pollInterval: Duration = .seconds(1), recoveryInterval: Duration = .seconds(15), shutdownTimeout: Duration = .seconds(30),
+        retryPolicy: RetryPolicy = RetryPolicy(), gate: DialGate = DialGate()
+    ) {
+        self.workerID = workerID
+        self.concurrency = max(1, concurrency)
+        self.claimBatch = max(1, claimBatch)
+        self.lease = lease
+        self.pollInterval = pollInterval
+        self.recoveryInterval = recoveryInterval
+        self.shutdownTimeout = shutdownTimeout
+        self.retryPolicy = retryPolicy
+        self.gate = gate
+    }
+
+    public static func defaultWorkerID() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+
+    /// Claim again only when this many slots are free (or nothing is in flight), so a busy worker claims in batches
+    /// instead of one row per finished dial.
+    var claimThreshold: Int { max(1, min(claimBatch, concurrency) / 4) }
+}

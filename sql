@@ -1,0 +1,1 @@
+Sources/DialerCore/Migrations
