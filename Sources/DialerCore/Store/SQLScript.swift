@@ -11,6 +11,11 @@ public enum SQLScript {
         var start = 0
         var i = 0
         var hasCode = false
+        // A statement starts at its first character of code, so comments between statements are dropped.
+        func markCode(_ at: Int) {
+            if !hasCode { start = at }
+            hasCode = true
+        }
         func flush(_ end: Int) {
             let text = String(chars[start..<end]).trimmingCharacters(in: .whitespacesAndNewlines)
             if hasCode, !text.isEmpty { statements.append(text) }
@@ -32,7 +37,7 @@ public enum SQLScript {
                 } while i < chars.count && depth > 0
                 continue
             case "'", "\"":
-                hasCode = true
+                markCode(i)
                 i += 1
                 while i < chars.count {
                     if chars[i] == c {
@@ -44,7 +49,7 @@ public enum SQLScript {
                 i += 1
                 continue
             case "$":
-                hasCode = true
+                markCode(i)
                 // A dollar-quote tag is $$ or $identifier$.
                 var j = i + 1
                 while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
@@ -65,7 +70,7 @@ public enum SQLScript {
                 flush(i)
                 start = i + 1
             default:
-                if !c.isWhitespace { hasCode = true }
+                if !c.isWhitespace { markCode(i) }
             }
             i += 1
         }

@@ -1,0 +1,114 @@
+import DialerCore
+import FakeTwilio
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// A private schema in the test database, migrated, for one test: tests run in parallel without seeing each other's rows.
+enum TestDatabase {
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["DIALER_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    struct MissingDatabase: Error, CustomStringConvertible {
+        var description: String { "DIALER_TEST_DATABASE_URL is not set: run the tests with ops/test, which starts a private PostgreSQL" }
+    }
+
+    static var url: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["DIALER_TEST_DATABASE_URL"] else { throw MissingDatabase() }
+            return url
+        }
+    }
+
+    /// Runs `body` with a store on a fresh, migrated schema, dropped afterwards.
+    static func withStore<T: Sendable>(maxConnections: Int = 8, _ body: @Sendable (JobStore, String) async throws -> T) async throws -> T {
+        let url = try url
+        let schema = "t_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        _ = try await JobStore.withStore(try JobStore.configuration(url: url), logger: logger) { admin in
+            try await admin.client.query("CREATE SCHEMA \(unescaped: schema)", logger: logger)
+        }
+        do {
+            let result = try await JobStore.withStore(try JobStore.configuration(url: url, schema: schema, maxConnections: maxConnections), logger: logger) {
+                store in
+                try await store.migrate(try Migration.bundled())
+                return try await body(store, schema)
+            }
+            try await drop(schema)
+            return result
+        } catch {
+            try? await drop(schema)
+            throw error
+        }
+    }
+
+    static func drop(_ schema: String) async throws {
+        _ = try await JobStore.withStore(try JobStore.configuration(url: try url), logger: logger) { admin in
+            try await admin.client.query("DROP SCHEMA \(unescaped: schema) CASCADE", logger: logger)
+        }
+    }
+}
+
+/// Fixtures shared by the integration tests.
+enum Fixture {
+    static let subaccount = "AC0123456789abcdef0123456789abcdef"
+    static let caller = "+14155550100"
+    static let username = "AC" + String(repeating: "f", count: 32)
+    static let password = "fake-auth-token-\(UInt32.random(in: 0...UInt32.max))"
+
+    /// An approved tenant with a subaccount and a selected caller number.
+    static func tenant(_ store: JobStore, id: String = "acme", verification: VerificationStatus = .approved) async throws {
+        try await store.upsertTenant(id: id, verification: verification, subaccountSID: subaccount)
+        try await store.upsertPhoneNumber(tenantID: id, e164: caller, selected: true)
+    }
+
+    static func request(_ to: String, tenant: String = "acme", key: String? = nil, maxAttempts: Int = 4, objective: String = "Confirm the appointment")
+        throws -> ValidatedCallRequest
+    {
+        try CallRequest(tenantID: tenant, to: to, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key).validated()
+    }
+
+    /// `n` distinct valid destinations.
+    static func destinations(_ n: Int, start: Int = 0) -> [String] {
+        (0..<n).map { "+1415\(String(format: "%07d", 2_000_000 + start + $0))" }
+    }
+
+    static func twilio(_ baseURL: String, timeout: Duration = .seconds(5)) -> TwilioConfiguration {
+        TwilioConfiguration(baseURL: baseURL, username: username, secret: Secret(password), voiceURL: "http://127.0.0.1:9/agent",
+                            statusCallbackURL: "http://127.0.0.1:9/status", requestTimeout: timeout)
+    }
+
+    static func fake() -> FakeTwilio {
+        FakeTwilio(configuration: .init(username: username, password: password), logger: TestDatabase.logger)
+    }
+
+    static func worker(concurrency: Int = 16, backoffBase: Duration = .milliseconds(50), lease: Duration = .seconds(60)) -> WorkerConfiguration {
+        WorkerConfiguration(concurrency: concurrency, claimBatch: concurrency, lease: lease, pollInterval: .milliseconds(50),
+                            recoveryInterval: .seconds(1), shutdownTimeout: .seconds(10),
+                            retryPolicy: RetryPolicy(backoff: Backoff(base: backoffBase, cap: .seconds(2), jitter: 0.2)))
+    }
+
+    /// Drains the queue through a worker in drain mode, waiting for scheduled retries up to `wait`.
+    @discardableResult
+    static func drain(_ store: JobStore, twilio: TwilioConfiguration, worker: WorkerConfiguration = Fixture.worker(), wait: Duration? = .seconds(10))
+        async throws -> WorkerCounts
+    {
+        let stats = WorkerStats()
+        try await TwilioClient.with(twilio, logger: TestDatabase.logger) { client in
+            try await DialWorker(store: store, twilio: client, configuration: worker, mode: .drain(waitForScheduled: wait), stats: stats,
+                                 logger: TestDatabase.logger).run()
+        }
+        return stats.snapshot
+    }
+}
+
+extension JobStore {
+    /// Runs a query returning one integer.
+    func scalar(_ query: PostgresQuery) async throws -> Int {
+        for try await value in try await client.query(query, logger: logger).decode(Int.self) { return value }
+        return 0
+    }
+}

@@ -1,0 +1,217 @@
+import DialerCore
+import FakeTwilio
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+@testable import DialerCore
+
+@Suite("Worker end to end: PostgreSQL and the fake Twilio over loopback")
+struct WorkerTests {
+    @Test("each Twilio answer ends the job the right way: dialed, retried then dialed, or failed with its OpenPhn code")
+    func classificationPaths() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                let ok = "+14155552001", flaky503 = "+14155552002", limited = "+14155552003", err500 = "+14155552004"
+                let slow = "+14155552005", bad = "+15005550001", unreachable = "+15005550002", geo = "+15005550003", down500 = "+14155552006"
+                await fake.ledger.script(to: flaky503, [FakeResponse(status: 503)])
+                await fake.ledger.script(to: limited, [FakeResponse(status: 429, retryAfter: "1")])
+                await fake.ledger.script(to: err500, [FakeResponse(status: 500, createFirst: true)])
+                await fake.ledger.script(to: slow, [FakeResponse(status: 201, delayMilliseconds: 3_000)])
+                await fake.ledger.script(to: down500, Array(repeating: FakeResponse(status: 500), count: 3))
+                let ids = try await store.enqueue([ok, flaky503, limited, err500, slow, bad, unreachable, geo].map { try Fixture.request($0) }
+                    + [try Fixture.request(down500, maxAttempts: 3)]).map(\.jobID)
+                let counts = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL, timeout: .seconds(1)))
+
+                func job(_ i: Int) async throws -> JobSnapshot { try #require(try await store.job(ids[i])) }
+                #expect(try await job(0).state == .dialed)
+                #expect(try await job(0).attempt == 1)
+                #expect(try await job(0).callSID?.hasPrefix("CA") == true)
+                // 503 then 201: retried once, dialed on attempt 2.
+                #expect(try await job(1).state == .dialed)
+                #expect(try await job(1).attempt == 2)
+                // 429 with Retry-After: 1 -> retried no sooner than a second later.
+                #expect(try await job(2).state == .dialed)
+                let limitedLog = try await store.attempts(jobID: ids[2])
+                #expect(limitedLog.first?.httpStatus == 429 && limitedLog.first?.possiblyDialed == false)
+                #expect(limitedLog[1].recordedAt.timeIntervalSince(limitedLog[0].recordedAt) >= 1.0)
+                // 500 after the call was created: marked possibly dialed (the exactly-once issue reconciles these).
+                let err500Log = try await store.attempts(jobID: ids[3])
+                #expect(err500Log.first?.possiblyDialed == true && err500Log.first?.httpStatus == 500)
+                // A dial slower than the client's timeout: possibly dialed, then retried.
+                let slowLog = try await store.attempts(jobID: ids[4])
+                #expect(slowLog.first?.possiblyDialed == true && slowLog.first?.httpStatus == nil)
+                #expect(slowLog.first?.error?.details["transport"] == "timeout")
+                // Terminal 4xx: failed at once with the mapped code, no retry.
+                #expect(try await job(5).state == .failed)
+                #expect(try await job(5).lastError?.error == .invalidPhone)
+                #expect(try await job(5).attempt == 1)
+                #expect(try await job(6).lastError?.error == .invalidPhone)
+                #expect(try await job(7).lastError?.error == .carrierRejected)
+                #expect(try await job(7).lastError?.details["twilio_code"] == 21215)
+                // 500 on every attempt: fails when attempts run out, with the count in details.
+                let exhausted = try await job(8)
+                #expect(exhausted.state == .failed)
+                #expect(exhausted.lastError?.error == .upstreamUnavailable)
+                #expect(exhausted.lastError?.details["attempts"] == 3)
+                #expect(try await store.attempts(jobID: ids[8]).count == 3)
+                #expect(counts.failed == 4)
+                // Every attempt left a row; no job is left active.
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state NOT IN ('dialed', 'failed')") == 0)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j WHERE attempt <> (SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id)") == 0)
+            }
+        }
+    }
+
+    @Test("retries follow the exponential schedule: each delay doubles, within jitter")
+    func backoffSchedule() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                let to = "+14155553001"
+                await fake.ledger.script(to: to, Array(repeating: FakeResponse(status: 503), count: 4))
+                let id = try await store.enqueue([try Fixture.request(to, maxAttempts: 4)])[0].jobID
+                try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), worker: Fixture.worker(backoffBase: .milliseconds(200)))
+                let log = try await store.attempts(jobID: id)
+                let delays = log.compactMap { $0.detail?["retry_in_seconds"].flatMap { if case .number(let n) = $0 { n } else { nil } } }
+                #expect(delays.count == 3)
+                for (i, delay) in delays.enumerated() {
+                    let nominal = 0.2 * pow(2, Double(i))
+                    #expect(delay >= nominal * 0.9 && delay <= nominal * 1.1)
+                }
+                let job = try #require(try await store.job(id))
+                #expect(job.state == .failed && job.attempt == 4)
+                #expect(await fake.ledger.requests == 4)
+            }
+        }
+    }
+
+    @Test("a connection refused is retryable and not possibly dialed")
+    func connectionRefused() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let id = try await store.enqueue([try Fixture.request("+14155554001", maxAttempts: 2)])[0].jobID
+            try await Fixture.drain(store, twilio: Fixture.twilio("http://127.0.0.1:9"))
+            let log = try await store.attempts(jobID: id)
+            #expect(log.count == 2)
+            #expect(log.allSatisfy { !$0.possiblyDialed && $0.outcome == "retryable" })
+            #expect(try await store.job(id)?.lastError?.error == .upstreamUnavailable)
+        }
+    }
+
+    @Test("the gate defers a tenant in review without spending an attempt, and blocks a rejected tenant and an inactive number")
+    func gate() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store, id: "review", verification: .pendingReview)
+                try await Fixture.tenant(store, id: "rejected", verification: .rejected)
+                try await Fixture.tenant(store, id: "acme")
+                let ids = try await store.enqueue([try Fixture.request("+14155555001", tenant: "review"), try Fixture.request("+14155555002", tenant: "rejected"),
+                                                   try Fixture.request("+14155555003", tenant: "acme")]).map(\.jobID)
+                try await store.upsertPhoneNumber(tenantID: "acme", e164: Fixture.caller, active: false, selected: true)
+                try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
+                let review = try #require(try await store.job(ids[0]))
+                #expect(review.state == .deferred && review.attempt == 0 && review.runInSeconds > 600)
+                #expect(review.lastError?.error == .verificationPending)
+                #expect(try await store.job(ids[1])?.lastError?.error == .verificationPending)
+                #expect(try await store.job(ids[1])?.state == .failed)
+                #expect(try await store.job(ids[2])?.lastError?.error == .noActiveNumber)
+                #expect(try await store.attempts(jobID: ids[0]).first?.kind == "gate")
+                #expect(await fake.ledger.requests == 0)
+            }
+        }
+    }
+
+    @Test("SIGTERM with dials in flight: claiming stops, in-flight dials finish and are recorded, the rest stay queued")
+    func gracefulShutdown() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                await fake.ledger.scriptAll(Array(repeating: FakeResponse(status: 201, delayMilliseconds: 1_500), count: 100))
+                _ = try await store.enqueue(try Fixture.destinations(40).map { try Fixture.request($0) })
+                try await TwilioClient.with(Fixture.twilio(baseURL), logger: TestDatabase.logger) { client in
+                    let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(concurrency: 4), logger: TestDatabase.logger)
+                    try await testGracefulShutdown { trigger in
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await worker.run() }
+                            while await fake.ledger.requests < 4 { try await Task.sleep(for: .milliseconds(20)) }
+                            trigger.triggerGracefulShutdown()
+                            try await group.waitForAll()
+                        }
+                    }
+                }
+                #expect(await fake.ledger.calls.count == 4)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'") == 4)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'queued' AND attempt = 0") == 36)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'active'") == 0)
+            }
+        }
+    }
+
+    @Test("a job claimed but not yet dialed when shutdown begins is handed back with its attempt refunded")
+    func releaseOnShutdown() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let id = try await store.enqueue([try Fixture.request("+14155556001")])[0].jobID
+            try await TwilioClient.with(Fixture.twilio("http://127.0.0.1:9"), logger: TestDatabase.logger) { client in
+                let configuration = Fixture.worker()
+                let worker = DialWorker(store: store, twilio: client, configuration: configuration, logger: TestDatabase.logger)
+                let call = try #require(try await store.claim(limit: 1, worker: configuration.workerID, lease: .seconds(30)).first)
+                let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: TestDatabase.logger)
+                await testGracefulShutdown { trigger in
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { await recorder.run() }
+                        trigger.triggerGracefulShutdown()
+                        await worker.process(call, recorder: recorder)
+                        await recorder.finish()
+                    }
+                }
+                #expect(worker.stats.snapshot.released == 1)
+            }
+            let job = try #require(try await store.job(id))
+            #expect(job.state == .queued && job.attempt == 0)
+            #expect(try await store.attempts(jobID: id).first?.kind == "release")
+        }
+    }
+
+    @Test("an idle worker is woken by the enqueue's NOTIFY, long before its poll")
+    func notifyWakesWorker() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                var configuration = Fixture.worker()
+                configuration.pollInterval = .seconds(600)
+                try await TwilioClient.with(Fixture.twilio(baseURL), logger: TestDatabase.logger) { client in
+                    let worker = DialWorker(store: store, twilio: client, configuration: configuration, logger: TestDatabase.logger)
+                    try await testGracefulShutdown { trigger in
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await worker.run() }
+                            // Let the worker find the queue empty and start listening.
+                            while worker.stats.snapshot.claimed == 0, try await store.scalar("SELECT count(*)::bigint FROM pg_stat_activity WHERE query LIKE 'LISTEN%'") == 0 {
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            let id = try await store.enqueue([try Fixture.request("+14155557001")])[0].jobID
+                            var state = JobState.queued
+                            for _ in 0..<300 where state != .dialed {
+                                try await Task.sleep(for: .milliseconds(100))
+                                state = try await store.job(id)?.state ?? .queued
+                            }
+                            #expect(state == .dialed)
+                            trigger.triggerGracefulShutdown()
+                            try await group.waitForAll()
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
