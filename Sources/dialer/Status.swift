@@ -35,7 +35,7 @@ struct StatusReport {
         var out = "state       jobs\n"
         for state in JobState.allCases { out += state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + "\(totals[state] ?? 0)\n" }
         out += "oldest due job: " + (oldestDueAge.map { String(format: "%.1fs behind", $0) } ?? "none due") + "\n\n"
-        out += "tenant               campaign             " + JobState.allCases.map { $0.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + "oldest due\n"
+        out += "tenant               campaign             " + JobState.allCases.map { $0.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + "oldest due\n"
         let groups = Dictionary(grouping: rows) { "\($0.tenantID)\u{0}\($0.campaignID ?? "")" }
         for key in groups.keys.sorted() {
             let group = groups[key]!
@@ -43,7 +43,7 @@ struct StatusReport {
             let age = group.compactMap(\.oldestDueAgeSeconds).max().map { String(format: "%.1fs", $0) } ?? "-"
             out += group[0].tenantID.padding(toLength: 21, withPad: " ", startingAt: 0)
                 + (group[0].campaignID ?? "-").padding(toLength: 21, withPad: " ", startingAt: 0)
-                + JobState.allCases.map { "\(counts[$0] ?? 0)".padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + age + "\n"
+                + JobState.allCases.map { "\(counts[$0] ?? 0)".padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + age + "\n"
         }
         return out
     }

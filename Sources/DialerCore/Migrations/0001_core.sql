@@ -93,7 +93,7 @@ COMMENT ON COLUMN call_jobs.attempt IS 'Dial attempts spent so far. Counted at c
 COMMENT ON COLUMN call_jobs.priority IS '0 dials first, 9 last; equal priorities dial in run_at order.';
 COMMENT ON COLUMN call_jobs.lease_owner IS 'Worker id holding the job while active. Outcomes are written only WHERE lease_owner and attempt still match.';
 COMMENT ON COLUMN call_jobs.request_hash IS 'SHA-256 of the canonical enqueue body: same idempotency key + same hash returns the existing job; another hash is a 409.';
-COMMENT ON COLUMN call_jobs.last_error IS 'OpenPhn error object {error, message, details} of the latest failure.';
+COMMENT ON COLUMN call_jobs.last_error IS 'OpenPhn error object {error, message, details} of the latest failure; cleared when the job is dialed (call_attempts keeps every error).';
 COMMENT ON COLUMN call_jobs.expires_at IS 'A job not dialed by then fails instead of dialing late.';
 
 CREATE TABLE IF NOT EXISTS call_attempts (

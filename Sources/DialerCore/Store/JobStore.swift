@@ -17,7 +17,7 @@ public struct JobStore: Sendable {
         self.logger = logger
     }
 
-    /// Builds the client configuration from a `postgres://user[:password]@host[:port]/database[?sslmode=disable]` URL.
+    /// Builds the client configuration from a `postgres://user[:password]@host[:port]/database[?sslmode=disable][&search_path=schema]` URL.
     /// - Parameter schema: when set, every connection uses this schema (tests isolate themselves this way).
     public static func configuration(url: String, schema: String? = nil, maxConnections: Int = 8) throws(OpenPhnError) -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme),
@@ -29,6 +29,7 @@ public struct JobStore: Sendable {
         let user = components.percentEncodedUser?.removingPercentEncoding ?? "postgres"
         let password = components.percentEncodedPassword?.removingPercentEncoding
         let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let urlSchema = components.queryItems?.first { $0.name == "search_path" }?.value
         var config = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: password,
             database: database.isEmpty ? user : database,
@@ -36,7 +37,7 @@ public struct JobStore: Sendable {
         config.options.maximumConnections = maxConnections
         config.options.minimumConnections = 0
         config.options.connectTimeout = .seconds(5)
-        if let schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        if let schema = schema ?? urlSchema { config.options.additionalStartupParameters = [("search_path", schema)] }
         return config
     }
 
