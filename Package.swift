@@ -37,7 +37,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            resources: [.copy("Migrations")],
+            resources: [.copy("Migrations"), .copy("ComplianceData")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -9,7 +9,10 @@ struct DialerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dialer",
         abstract: "OpenPhn's outbound-call worker: claims call jobs from PostgreSQL and dials them through Twilio.",
-        subcommands: [Migrate.self, Run.self, Drain.self, Status.self, Enqueue.self, TenantCommand.self, FakeTwilioCommand.self])
+        subcommands: [
+            Migrate.self, Run.self, Drain.self, Status.self, Enqueue.self, CheckCommand.self, ExplainCommand.self, DNCCommand.self, TenantCommand.self,
+            FakeTwilioCommand.self,
+        ])
 }
 
 /// Settings every command shares. Each flag overrides the environment variable of the same meaning.

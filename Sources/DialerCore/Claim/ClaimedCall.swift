@@ -29,11 +29,21 @@ public struct ClaimedCall: Sendable, Hashable {
     public let callerOwnedByTenant: Bool
     /// The database's clock at the claim: gate decisions use it, not the worker's clock.
     public let claimedAt: Date
+    /// The destination is on the global do-not-call list (checked in the claim statement, at claim time).
+    public var onGlobalDNC: Bool
+    /// The destination is on this tenant's own do-not-call list.
+    public var onTenantDNC: Bool
+    /// The tenant's own, stricter daily window in the callee's local time, if it set one.
+    public var tenantWindow: DailyWindow?
+    /// Calls this tenant placed to this destination in the last 24 hours, and the oldest of them (frequency caps).
+    public var recentDials: Int
+    public var oldestRecentDial: Date?
 
     public init(
         jobID: Int64, tenantID: String, campaignID: String?, destination: String, attempt: Int, maxAttempts: Int, expiresAt: Date?,
         verification: VerificationStatus, subaccountSID: String?, callerE164: String, callerActive: Bool, callerOwnedByTenant: Bool,
-        claimedAt: Date
+        claimedAt: Date, onGlobalDNC: Bool = false, onTenantDNC: Bool = false, tenantWindow: DailyWindow? = nil, recentDials: Int = 0,
+        oldestRecentDial: Date? = nil
     ) {
         self.jobID = jobID
         self.tenantID = tenantID
@@ -48,5 +58,10 @@ public struct ClaimedCall: Sendable, Hashable {
         self.callerActive = callerActive
         self.callerOwnedByTenant = callerOwnedByTenant
         self.claimedAt = claimedAt
+        self.onGlobalDNC = onGlobalDNC
+        self.onTenantDNC = onTenantDNC
+        self.tenantWindow = tenantWindow
+        self.recentDials = recentDials
+        self.oldestRecentDial = oldestRecentDial
     }
 }

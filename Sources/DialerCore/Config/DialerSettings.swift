@@ -33,6 +33,7 @@ public struct DialerSettings: Sendable {
         ("DIALER_BACKOFF_CAP_SECONDS", "longest retry delay (default 300)"),
         ("DIALER_TWILIO_TIMEOUT_SECONDS", "whole Create Call request timeout (default 15)"),
         ("DIALER_SHUTDOWN_TIMEOUT_SECONDS", "time in-flight dials get after SIGTERM (default 30)"),
+        ("DIALER_GATE_TIME", "demos and tests only: evaluate calling hours as if the clock had been this ISO-8601 instant at start; refused unless TWILIO_BASE_URL is loopback"),
     ]
 
     /// Reads the settings. `requireTwilio` is false for commands that never dial (status, enqueue, migrate).
@@ -86,7 +87,18 @@ public struct DialerSettings: Sendable {
         guard lease > timeout + 5 else {
             throw SettingError(setting: "DIALER_LEASE_SECONDS", problem: "must exceed DIALER_TWILIO_TIMEOUT_SECONDS by more than 5 (a lease must outlive a dial)")
         }
-        let worker = WorkerConfiguration(
+        var gateOffset = Duration.zero
+        if let raw = value("DIALER_GATE_TIME") {
+            guard let instant = ISO8601DateFormatter().date(from: raw) else {
+                throw SettingError(setting: "DIALER_GATE_TIME", problem: "must be an ISO-8601 instant such as 2026-12-02T18:00:00Z, got '\(raw)'")
+            }
+            let host = twilio.flatMap { URLComponents(string: $0.baseURL)?.host }
+            guard let host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+                throw SettingError(setting: "DIALER_GATE_TIME", problem: "is honoured only with a loopback TWILIO_BASE_URL (the fake Twilio): it would bypass calling hours")
+            }
+            gateOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))
+        }
+        var worker = WorkerConfiguration(
             concurrency: try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096),
             claimBatch: try integer("DIALER_CLAIM_BATCH", default: 32, range: 1...5000),
             lease: .seconds(lease),
@@ -94,6 +106,7 @@ public struct DialerSettings: Sendable {
             recoveryInterval: .seconds(try integer("DIALER_RECOVERY_SECONDS", default: 15, range: 1...3600)),
             shutdownTimeout: .seconds(try integer("DIALER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, range: 1...3600)),
             retryPolicy: RetryPolicy(backoff: backoff))
+        worker.gateClockOffset = gateOffset
         return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker)
     }
 }

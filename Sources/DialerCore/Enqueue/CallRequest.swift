@@ -52,7 +52,10 @@ public struct CallRequest: Sendable, Hashable {
         }
         guard !tenantID.isEmpty, tenantID.count <= 128 else { throw invalid("tenant_id is required (at most 128 characters).", field: "tenant_id") }
         let destination: PhoneNumber
-        do { destination = try PhoneNumber(validating: to) } catch { throw error.with("field", "to") }
+        do {
+            destination = try PhoneNumber(validating: to)
+            try NumberPlan.shipped.validate(destination)
+        } catch { throw error.with("field", "to") }
         var caller: PhoneNumber?
         if let from {
             do { caller = try PhoneNumber(validating: from) } catch { throw error.with("field", "from") }

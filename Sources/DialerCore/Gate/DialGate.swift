@@ -1,45 +1,80 @@
 import Foundation
 
-/// The gate's answer for one claimed job, at the moment of dialing.
-public enum GateDecision: Sendable, Hashable {
-    /// Dial now.
-    case allow
-    /// Not now: try again after `delay` (on the database clock). No attempt is spent.
-    case deferred(delay: Duration, reason: OpenPhnError, rule: String)
-    /// Never: the job ends failed with this error.
-    case block(OpenPhnError, rule: String)
-}
-
-/// The dial-time checks every claimed job passes between claim and dial. Pure: it reads only the claim.
-///
-/// It re-checks at dial time what may have changed since enqueue: the job's expiry, the destination's validity, the
-/// tenant's verification and Twilio subaccount, and the caller number. The do-not-call and call-hour rules plug in here.
-public struct DialGate: Sendable {
-    /// How long a job of a tenant still in review waits before it is looked at again.
-    public var pendingReviewRecheck: Duration
-
-    public init(pendingReviewRecheck: Duration = .seconds(900)) {
-        self.pendingReviewRecheck = pendingReviewRecheck
+/// The gate's answer for one claimed job, at the moment of dialing, with the facts that decided it.
+public struct GateDecision: Sendable, Hashable {
+    public enum Verdict: Sendable, Hashable {
+        /// Dial now.
+        case allow
+        /// Not before this instant (the exact start of the next legal window). No attempt is spent.
+        case deferred(until: Date)
+        /// Never: the job ends failed with `error`.
+        case block
     }
 
-    public func decide(_ call: ClaimedCall) -> GateDecision {
-        if let expiresAt = call.expiresAt, expiresAt <= call.claimedAt {
-            return .block(OpenPhnError(.jobExpired, "The job expired before it could be dialed.",
-                                       details: ["expires_at": .string(ISO8601DateFormatter().string(from: expiresAt))]), rule: "expires_at")
+    public let verdict: Verdict
+    /// The error a deferral or a block records (`nil` for allow).
+    public let error: OpenPhnError?
+    /// The rule that decided, readable by a person: "FL 08:00-20:00 America/New_York", "global DNC list", ...
+    public let rule: String
+    /// Audit facts: local times, zones, region, the list that matched.
+    public let audit: [String: JSONValue]
+
+    static func allow(rule: String, audit: [String: JSONValue]) -> GateDecision { GateDecision(verdict: .allow, error: nil, rule: rule, audit: audit) }
+    static func block(_ error: OpenPhnError, rule: String, audit: [String: JSONValue] = [:]) -> GateDecision {
+        GateDecision(verdict: .block, error: error, rule: rule, audit: audit)
+    }
+    static func `defer`(until: Date, _ error: OpenPhnError, rule: String, audit: [String: JSONValue] = [:]) -> GateDecision {
+        GateDecision(verdict: .deferred(until: until), error: error, rule: rule, audit: audit)
+    }
+}
+
+/// The dial-time checks every claimed job passes between claim and dial. Pure: it reads only the claim and an instant.
+///
+/// Re-checked at dial time, because everything may have changed since enqueue: the job's expiry, the number plan,
+/// the do-not-call lists (tenant's, then global), the tenant's verification and Twilio subaccount, the caller number,
+/// calling hours in every zone the callee may be in, and the per-person frequency caps.
+public struct DialGate: Sendable {
+    public var callHours: CallHours
+    /// How long a job of a tenant still in review waits before it is looked at again.
+    public var pendingReviewRecheck: Duration
+    /// Deferred jobs start at a random point up to this long after the window opens, so a campaign does not all fire at 08:00:00.
+    public var spread: Duration
+
+    public init(callHours: CallHours = .shipped, pendingReviewRecheck: Duration = .seconds(900), spread: Duration = .seconds(300)) {
+        self.callHours = callHours
+        self.pendingReviewRecheck = pendingReviewRecheck
+        self.spread = spread
+    }
+
+    /// Decides for `call` at `now` (the database clock at the claim).
+    public func decide(_ call: ClaimedCall, at now: Date) -> GateDecision {
+        if let expiresAt = call.expiresAt, expiresAt <= now {
+            return .block(OpenPhnError(.jobExpired, "The job expired before it could be dialed.", details: ["expires_at": .string(Self.iso(expiresAt))]),
+                          rule: "expires_at")
         }
+        let number: PhoneNumber
         do {
-            _ = try PhoneNumber(validating: call.destination)
+            number = try PhoneNumber(validating: call.destination)
+            try callHours.plan.validate(number)
         } catch {
-            return .block(error, rule: "e164")
+            return .block(error, rule: "number plan")
+        }
+        if call.onTenantDNC {
+            return .block(OpenPhnError(.dncBlocked, "Destination \(call.destination) is on your DNC list.", details: ["suppression_source": "tenant"]),
+                          rule: "tenant DNC list", audit: ["list": "tenant"])
+        }
+        if call.onGlobalDNC {
+            return .block(OpenPhnError(.dncBlocked, "Destination \(call.destination) is on the global DNC list.", details: ["suppression_source": "global"]),
+                          rule: "global DNC list", audit: ["list": "global"])
         }
         switch call.verification {
         case .rejected:
             return .block(OpenPhnError(.verificationPending, "The tenant's account verification was rejected; calls cannot be placed.",
                                        details: ["verification_status": "rejected"]), rule: "tenant verification")
         case .pendingReview:
-            return .deferred(delay: pendingReviewRecheck,
-                             reason: OpenPhnError(.verificationPending, "The tenant's account hasn't been approved yet.",
-                                                  details: ["verification_status": "pending_review"]), rule: "tenant verification")
+            return expiring(call, .defer(until: now.addingTimeInterval(pendingReviewRecheck.seconds),
+                                         OpenPhnError(.verificationPending, "The tenant's account hasn't been approved yet.",
+                                                      details: ["verification_status": "pending_review"]), rule: "tenant verification"))
         case .approved:
             break
         }
@@ -50,6 +85,59 @@ public struct DialGate: Sendable {
             return .block(OpenPhnError(.noActiveNumber, "The job's caller number is no longer an active number of the tenant.",
                                        details: ["from": .string(call.callerE164)]), rule: "caller number")
         }
-        return .allow
+
+        let hours = callHours.evaluate(number, at: now, tenantWindow: call.tenantWindow)
+        var audit = Self.audit(hours)
+        guard hours.allowed else {
+            guard let next = hours.nextAllowed else {
+                return .block(OpenPhnError(.callHoursViolation, "No legal calling window for this number in the next \(CallHours.horizonDays) days.",
+                                           details: ["rule": .string(hours.rule)]), rule: hours.rule, audit: audit)
+            }
+            return expiring(call, .defer(until: next, Self.hoursError(hours, next: next), rule: hours.rule, audit: audit))
+        }
+        if let cap = hours.maxCalls24h, call.recentDials >= cap, let oldest = call.oldestRecentDial {
+            // The cap frees up when the oldest call of the last 24 hours leaves the window; that instant must be legal too.
+            let freed = oldest.addingTimeInterval(24 * 3600)
+            let later = callHours.evaluate(number, at: freed, tenantWindow: call.tenantWindow)
+            let until = later.allowed ? freed : (later.nextAllowed ?? freed)
+            audit["recent_dials"] = .number(Double(call.recentDials))
+            let rule = "\(hours.location.subdivisions.joined(separator: "/")) max \(cap) calls per 24h"
+            return expiring(call, .defer(until: until, OpenPhnError(.callHoursViolation,
+                "The tenant already called this number \(call.recentDials) times in 24 hours; the limit here is \(cap).",
+                details: ["max_calls_24h": .number(Double(cap)), "next_allowed_at": .string(Self.iso(until))]), rule: rule, audit: audit))
+        }
+        return .allow(rule: hours.rule, audit: audit)
+    }
+
+    /// A deferral past the job's expiry ends the job instead, with the deferral's error.
+    private func expiring(_ call: ClaimedCall, _ decision: GateDecision) -> GateDecision {
+        guard case .deferred(let until) = decision.verdict, let expiresAt = call.expiresAt, until > expiresAt, let error = decision.error else {
+            return decision
+        }
+        return .block(OpenPhnError(error.error, error.message + " The job expires first.", details: error.details.merging(
+            ["expires_at": .string(Self.iso(expiresAt))]) { $1 }), rule: decision.rule, audit: decision.audit)
+    }
+
+    /// The delay from `now` until a deferred job runs again: the window's start plus a random spread.
+    public func delay(until: Date, now: Date, using random: inout some RandomNumberGenerator) -> Duration {
+        let spreadSeconds = spread.seconds > 0 ? Double.random(in: 0..<spread.seconds, using: &random) : 0
+        return .milliseconds(Int64(max(0, until.timeIntervalSince(now) + spreadSeconds) * 1000))
+    }
+
+    static func hoursError(_ hours: CallHoursDecision, next: Date) -> OpenPhnError {
+        OpenPhnError(.callHoursViolation, "Calling now would fall outside legal calling hours in the callee's time zone.",
+                     details: ["rule": .string(hours.rule), "next_allowed_at": .string(iso(next)),
+                               "time_zones": .array(hours.location.timeZones.map(JSONValue.string))])
+    }
+
+    static func audit(_ hours: CallHoursDecision) -> [String: JSONValue] {
+        ["local_time": .array(hours.localTimes.map(JSONValue.string)), "time_zones": .array(hours.location.timeZones.map(JSONValue.string)),
+         "region": .string(([hours.location.region] + hours.location.subdivisions).joined(separator: "-"))]
+    }
+
+    static func iso(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
     }
 }

@@ -8,7 +8,9 @@ extension JobStore {
     /// The CTE picks due rows from the partial index in dial order (priority, then run_at) with `FOR UPDATE SKIP LOCKED`,
     /// so concurrent claimers on any number of machines never take the same row and never wait on each other; the CTE is
     /// also the planner fence that keeps the UPDATE to exactly `limit` rows. The same statement takes the lease, counts
-    /// the attempt and joins the tenant and the caller number, so the worker needs nothing more to gate and dial.
+    /// the attempt and joins the tenant and the caller number, so the worker needs nothing more to gate and dial:
+    /// the do-not-call lists (global and the tenant's: primary-key probes), the tenant's own window, and the tenant's
+    /// dials to the destination in the last 24 hours (frequency caps) ride on the same statement.
     /// - Parameters:
     ///   - worker: this worker's id, stored as the lease owner.
     ///   - lease: how long the lease lasts without being renewed or released.
@@ -29,10 +31,21 @@ extension JobStore {
                 RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id
             )
             SELECT c.id, c.tenant_id, c.campaign_id, c.destination, c.attempt, c.max_attempts, c.expires_at,
-                   t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now()
+                   t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now(),
+                   EXISTS (SELECT 1 FROM dnc_global g WHERE g.number = n.number),
+                   EXISTS (SELECT 1 FROM dnc_tenant d WHERE d.tenant_id = c.tenant_id AND d.number = n.number),
+                   to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
+                   recent.dials, recent.oldest
             FROM claimed c
             JOIN tenants t ON t.id = c.tenant_id
             JOIN phone_numbers p ON p.id = c.caller_number_id
+            CROSS JOIN LATERAL (SELECT CASE WHEN c.destination ~ '^\\+[0-9]{8,15}$' THEN substr(c.destination, 2)::bigint END AS number) n
+            CROSS JOIN LATERAL (
+                SELECT count(*)::bigint AS dials, min(a.recorded_at) AS oldest
+                FROM call_jobs j2 JOIN call_attempts a ON a.job_id = j2.id
+                WHERE j2.tenant_id = c.tenant_id AND j2.destination = c.destination
+                  AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed) AND a.recorded_at > now() - interval '24 hours'
+            ) recent
             """, logger: logger)
         var calls: [ClaimedCall] = []
         calls.reserveCapacity(limit)
@@ -44,7 +57,10 @@ extension JobStore {
                 expiresAt: try r[6].decode(Date?.self),
                 verification: VerificationStatus(rawValue: try r[7].decode(String.self)) ?? .pendingReview,
                 subaccountSID: try r[8].decode(String?.self), callerE164: try r[9].decode(String.self), callerActive: try r[10].decode(Bool.self),
-                callerOwnedByTenant: try r[11].decode(Bool.self), claimedAt: try r[12].decode(Date.self)))
+                callerOwnedByTenant: try r[11].decode(Bool.self), claimedAt: try r[12].decode(Date.self),
+                onGlobalDNC: try r[13].decode(Bool.self), onTenantDNC: try r[14].decode(Bool.self),
+                tenantWindow: try r[15].decode(String?.self).flatMap(DailyWindow.init), recentDials: try r[16].decode(Int.self),
+                oldestRecentDial: try r[17].decode(Date?.self)))
         }
         return calls
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -10,39 +11,46 @@ extension DialWorker {
         logger[metadataKey: "attempt"] = "\(call.attempt)"
         if let campaign = call.campaignID { logger[metadataKey: "campaign"] = "\(campaign)" }
 
+        let now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
+        let decision = configuration.gate.decide(call, at: now)
+        var detail = decision.audit
+        detail["rule"] = .string(decision.rule)
         let outcome: JobOutcome
-        switch configuration.gate.decide(call) {
-        case .block(let error, let rule):
-            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: error, kind: .gate, outcome: "block",
-                                 detail: .object(["rule": .string(rule)]))
-        case .deferred(let delay, let reason, let rule):
-            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .deferred, delay: delay, refundAttempt: true, error: reason,
-                                 kind: .gate, outcome: "defer", detail: .object(["rule": .string(rule), "delay_seconds": .number(delay.seconds)]))
+        switch decision.verdict {
+        case .block:
+            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: decision.error, kind: .gate, outcome: "block",
+                                 detail: .object(detail))
+        case .deferred(let until):
+            var random = SystemRandomNumberGenerator()
+            let delay = configuration.gate.delay(until: until, now: now, using: &random)
+            detail["next_allowed_at"] = .string(DialGate.iso(until))
+            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .deferred, delay: delay, refundAttempt: true, error: decision.error,
+                                 kind: .gate, outcome: "defer", detail: .object(detail))
         case .allow:
             if Task.isShuttingDownGracefully || Task.isCancelled {
                 // Stopping before this job was dialed: hand it back untouched for another worker.
                 outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, refundAttempt: true, kind: .release, outcome: "released")
             } else {
-                outcome = await dial(call, logger: logger)
+                outcome = await dial(call, gate: detail, logger: logger)
             }
         }
         let applied = await recorder.record(outcome)
         note(outcome, applied: applied, destination: call.destination, logger: logger)
     }
 
-    private func dial(_ call: ClaimedCall, logger: Logger) async -> JobOutcome {
+    private func dial(_ call: ClaimedCall, gate: [String: JSONValue], logger: Logger) async -> JobOutcome {
         let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
                                              jobID: call.jobID, attempt: call.attempt, logger: logger)
         switch result {
         case .dialed(let sid, let queueTime):
-            var detail: [String: JSONValue] = ["gate": "allow", "http_status": 201]
+            var detail = gate.merging(["gate": "allow"]) { $1 }
             if let queueTime { detail["queue_time_ms"] = .number(Double(queueTime)) }
             return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .dialed, callSID: sid, kind: .dial, outcome: "dialed",
                               httpStatus: 201, detail: .object(detail))
         case .failed(let failure):
             var random = SystemRandomNumberGenerator()
             let decision = configuration.retryPolicy.decide(failure, attempt: call.attempt, maxAttempts: call.maxAttempts, using: &random)
-            var detail: [String: JSONValue] = ["gate": "allow", "failure": .string(failure.kind.rawValue)]
+            var detail = gate.merging(["gate": "allow", "failure": .string(failure.kind.rawValue)]) { $1 }
             switch decision {
             case .retry(let delay):
                 detail["retry_in_seconds"] = .number((delay.seconds * 1000).rounded() / 1000)
@@ -65,6 +73,7 @@ extension DialWorker {
         if let code = outcome.twilioCode { metadata["twilio_code"] = "\(code)" }
         if let sid = outcome.callSID { metadata["call.sid"] = "\(sid)" }
         if let delay = outcome.delay { metadata["run_in"] = "\((delay.seconds * 1000).rounded() / 1000)s" }
+        if outcome.kind == .gate, let rule = outcome.detail?["rule"]?.stringValue { metadata["rule"] = "\(rule)" }
         if outcome.possiblyDialed { metadata["possibly_dialed"] = "true" }
         guard applied else {
             stats.update { $0.fenced += 1 }

@@ -48,20 +48,22 @@ public struct DialWorker: Service {
         logger.info("worker started", metadata: [
             "concurrency": "\(configuration.concurrency)", "claim_batch": "\(configuration.claimBatch)", "lease": "\(configuration.lease)",
         ])
-        await withTaskGroup(of: Void.self) { background in
-            background.addTask { await recorder.run() }
-            background.addTask { await self.listen(sink) }
-            background.addTask { await self.poll(sink) }
-            background.addTask { await self.recoverLoop() }
-            await withGracefulShutdownHandler {
-                await self.dispatchWithDeadline(events: events, sink: sink, recorder: recorder)
-            } onGracefulShutdown: {
-                sink.yield(.stop)
+        await withTaskGroup(of: Void.self) { group in
+            // The recorder outlives everything else: every dial waits for its outcome to be written before it counts as done.
+            group.addTask { await recorder.run() }
+            await withTaskGroup(of: Void.self) { wakeups in
+                wakeups.addTask { await self.listen(sink) }
+                wakeups.addTask { await self.poll(sink) }
+                wakeups.addTask { await self.recoverLoop() }
+                await withGracefulShutdownHandler {
+                    await self.dispatchWithDeadline(events: events, sink: sink, recorder: recorder)
+                } onGracefulShutdown: {
+                    sink.yield(.stop)
+                }
+                sink.finish()
+                wakeups.cancelAll()
             }
-            sink.finish()
             await recorder.finish()
-            // The recorder drains on its own; the wake-up tasks are cancelled.
-            background.cancelAll()
         }
         logger.info("worker stopped", metadata: ["dialed": "\(stats.snapshot.dialed)", "failed": "\(stats.snapshot.failed)"])
     }

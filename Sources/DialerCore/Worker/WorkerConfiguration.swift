@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownTimeout: Duration
     public var retryPolicy: RetryPolicy
     public var gate: DialGate
+    /// Shifts the instant the gate evaluates calling hours at, relative to the database clock. Zero in production;
+    /// the CLI sets it only for demos and tests against a loopback Twilio (`DIALER_GATE_TIME`), never against Twilio.
+    public var gateClockOffset: Duration = .zero
 
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(), concurrency: Int = 32, claimBatch: Int = 32, lease: Duration = .seconds(120),
