@@ -88,7 +88,7 @@ public struct DialerSettings: Sendable {
             throw SettingError(setting: "DIALER_LEASE_SECONDS", problem: "must exceed DIALER_TWILIO_TIMEOUT_SECONDS by more than 5 (a lease must outlive a dial)")
         }
         var gateOffset = Duration.zero
-        if let raw = value("DIALER_GATE_TIME") {
+        if requireTwilio, let raw = value("DIALER_GATE_TIME") {
             guard let instant = ISO8601DateFormatter().date(from: raw) else {
                 throw SettingError(setting: "DIALER_GATE_TIME", problem: "must be an ISO-8601 instant such as 2026-12-02T18:00:00Z, got '\(raw)'")
             }

@@ -46,9 +46,12 @@ public struct DialGate: Sendable {
         self.spread = spread
     }
 
-    /// Decides for `call` at `now` (the database clock at the claim).
+    /// Decides for `call` at `now`: the database clock at the claim in production. When `now` differs from
+    /// `call.claimedAt` (a simulated clock in demos and tests), every database timestamp of the claim is shifted by the
+    /// same amount, so expiry and frequency caps stay consistent with the hours.
     public func decide(_ call: ClaimedCall, at now: Date) -> GateDecision {
-        if let expiresAt = call.expiresAt, expiresAt <= now {
+        let shift = now.timeIntervalSince(call.claimedAt)
+        if let expiresAt = call.expiresAt, expiresAt <= call.claimedAt {
             return .block(OpenPhnError(.jobExpired, "The job expired before it could be dialed.", details: ["expires_at": .string(Self.iso(expiresAt))]),
                           rule: "expires_at")
         }
@@ -72,7 +75,7 @@ public struct DialGate: Sendable {
             return .block(OpenPhnError(.verificationPending, "The tenant's account verification was rejected; calls cannot be placed.",
                                        details: ["verification_status": "rejected"]), rule: "tenant verification")
         case .pendingReview:
-            return expiring(call, .defer(until: now.addingTimeInterval(pendingReviewRecheck.seconds),
+            return expiring(call, shift: shift, .defer(until: now.addingTimeInterval(pendingReviewRecheck.seconds),
                                          OpenPhnError(.verificationPending, "The tenant's account hasn't been approved yet.",
                                                       details: ["verification_status": "pending_review"]), rule: "tenant verification"))
         case .approved:
@@ -93,16 +96,16 @@ public struct DialGate: Sendable {
                 return .block(OpenPhnError(.callHoursViolation, "No legal calling window for this number in the next \(CallHours.horizonDays) days.",
                                            details: ["rule": .string(hours.rule)]), rule: hours.rule, audit: audit)
             }
-            return expiring(call, .defer(until: next, Self.hoursError(hours, next: next), rule: hours.rule, audit: audit))
+            return expiring(call, shift: shift, .defer(until: next, Self.hoursError(hours, next: next), rule: hours.rule, audit: audit))
         }
         if let cap = hours.maxCalls24h, call.recentDials >= cap, let oldest = call.oldestRecentDial {
             // The cap frees up when the oldest call of the last 24 hours leaves the window; that instant must be legal too.
-            let freed = oldest.addingTimeInterval(24 * 3600)
+            let freed = max(oldest.addingTimeInterval(24 * 3600 + shift), now.addingTimeInterval(1))
             let later = callHours.evaluate(number, at: freed, tenantWindow: call.tenantWindow)
             let until = later.allowed ? freed : (later.nextAllowed ?? freed)
             audit["recent_dials"] = .number(Double(call.recentDials))
             let rule = "\(hours.location.subdivisions.joined(separator: "/")) max \(cap) calls per 24h"
-            return expiring(call, .defer(until: until, OpenPhnError(.callHoursViolation,
+            return expiring(call, shift: shift, .defer(until: until, OpenPhnError(.callHoursViolation,
                 "The tenant already called this number \(call.recentDials) times in 24 hours; the limit here is \(cap).",
                 details: ["max_calls_24h": .number(Double(cap)), "next_allowed_at": .string(Self.iso(until))]), rule: rule, audit: audit))
         }
@@ -110,18 +113,21 @@ public struct DialGate: Sendable {
     }
 
     /// A deferral past the job's expiry ends the job instead, with the deferral's error.
-    private func expiring(_ call: ClaimedCall, _ decision: GateDecision) -> GateDecision {
-        guard case .deferred(let until) = decision.verdict, let expiresAt = call.expiresAt, until > expiresAt, let error = decision.error else {
+    private func expiring(_ call: ClaimedCall, shift: TimeInterval, _ decision: GateDecision) -> GateDecision {
+        guard case .deferred(let until) = decision.verdict, let expiresAt = call.expiresAt?.addingTimeInterval(shift), until > expiresAt,
+            let error = decision.error
+        else {
             return decision
         }
         return .block(OpenPhnError(error.error, error.message + " The job expires first.", details: error.details.merging(
             ["expires_at": .string(Self.iso(expiresAt))]) { $1 }), rule: decision.rule, audit: decision.audit)
     }
 
-    /// The delay from `now` until a deferred job runs again: the window's start plus a random spread.
+    /// The delay from `now` until a deferred job runs again: the window's start plus a random spread; never under a
+    /// second, so a deferral can never spin a job through the claim.
     public func delay(until: Date, now: Date, using random: inout some RandomNumberGenerator) -> Duration {
         let spreadSeconds = spread.seconds > 0 ? Double.random(in: 0..<spread.seconds, using: &random) : 0
-        return .milliseconds(Int64(max(0, until.timeIntervalSince(now) + spreadSeconds) * 1000))
+        return .milliseconds(Int64(max(1, until.timeIntervalSince(now) + spreadSeconds) * 1000))
     }
 
     static func hoursError(_ hours: CallHoursDecision, next: Date) -> OpenPhnError {

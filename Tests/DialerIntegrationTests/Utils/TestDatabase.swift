@@ -85,10 +85,18 @@ enum Fixture {
         FakeTwilio(configuration: .init(username: username, password: password), logger: TestDatabase.logger)
     }
 
-    static func worker(concurrency: Int = 16, backoffBase: Duration = .milliseconds(50), lease: Duration = .seconds(60)) -> WorkerConfiguration {
-        WorkerConfiguration(concurrency: concurrency, claimBatch: concurrency, lease: lease, pollInterval: .milliseconds(50),
-                            recoveryInterval: .seconds(1), shutdownTimeout: .seconds(10),
-                            retryPolicy: RetryPolicy(backoff: Backoff(base: backoffBase, cap: .seconds(2), jitter: 0.2)))
+    /// Wednesday 2026-12-02 18:00 UTC: inside calling hours for every continental US zone, so tests do not depend on
+    /// the hour they run at. Tests of the hours themselves set their own instant.
+    static let legalInstant = ISO8601DateFormatter().date(from: "2026-12-02T18:00:00Z")!
+
+    static func worker(concurrency: Int = 16, backoffBase: Duration = .milliseconds(50), lease: Duration = .seconds(60), at instant: Date = legalInstant)
+        -> WorkerConfiguration
+    {
+        var configuration = WorkerConfiguration(
+            concurrency: concurrency, claimBatch: concurrency, lease: lease, pollInterval: .milliseconds(50), recoveryInterval: .seconds(1),
+            shutdownTimeout: .seconds(10), retryPolicy: RetryPolicy(backoff: Backoff(base: backoffBase, cap: .seconds(2), jitter: 0.2)))
+        configuration.gateClockOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))
+        return configuration
     }
 
     /// Drains the queue through a worker in drain mode, waiting for scheduled retries up to `wait`.
