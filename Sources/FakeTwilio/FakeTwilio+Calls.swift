@@ -7,7 +7,7 @@ extension FakeTwilio {
     func createCall(_ request: Request, context: some RequestContext) async throws -> Response {
         guard authorized(request) else { return Self.error(401, code: 20003, "Authenticate") }
         let account = context.parameters.get("account") ?? ""
-        guard account.range(of: "^AC[0-9a-fA-F]{32}$", options: .regularExpression) != nil else {
+        guard TwilioBodies.isAccountSID(account) else {
             return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found")
         }
         let body = try await request.body.collect(upTo: 64 * 1024)
@@ -17,27 +17,28 @@ extension FakeTwilio {
         let url = form["Url"]?.first ?? form["Twiml"]?.first ?? form["ApplicationSid"]?.first ?? ""
 
         if let scripted = await ledger.nextResponse(for: to) {
+            var created: FakeCall?
+            if scripted.createFirst == true {
+                created = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first)
+            }
             if let delay = scripted.delayMilliseconds { try await Task.sleep(for: .milliseconds(delay)) }
             var headers: [(String, String)] = []
             if let retryAfter = scripted.retryAfter { headers.append(("Retry-After", retryAfter)) }
-            if scripted.createFirst == true {
-                _ = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first)
-            }
             if scripted.status != 201 {
                 let (code, message) = TwilioBodies.scripted(status: scripted.status)
                 return Self.error(scripted.status, code: scripted.code ?? code, message, headers: headers)
             }
+            if let created { return Self.response(201, TwilioBodies.callJSON(created)) }
         }
         guard !to.isEmpty else { return Self.error(400, code: 21201, "No 'To' number is specified") }
         guard !from.isEmpty else { return Self.error(400, code: 21213, "No 'From' number is specified") }
         guard !url.isEmpty else {
             return Self.error(400, code: 21205, "Url parameter is required. For more information, see http://www.twilio.com/docs/api/twiml")
         }
-        let e164 = "^\\+[1-9][0-9]{1,14}$"
-        guard from.range(of: e164, options: .regularExpression) != nil, from != "+15005550001" else {
+        guard TwilioBodies.isE164(from), from != "+15005550001" else {
             return Self.error(400, code: 21212, "From is not a valid phone number: \(from)")
         }
-        guard to.range(of: e164, options: .regularExpression) != nil else {
+        guard TwilioBodies.isE164(to) else {
             return Self.error(400, code: 21211, "The 'To' number \(to) is not a valid phone number.")
         }
         switch to {
@@ -49,7 +50,7 @@ extension FakeTwilio {
         default: break
         }
         let call = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first)
-        return Self.response(201, TwilioBodies.json(TwilioBodies.call(call)), headers: [("Twilio-Concurrent-Requests", "1")])
+        return Self.response(201, TwilioBodies.callJSON(call), headers: [("Twilio-Concurrent-Requests", "1")])
     }
 
     /// `GET /2010-04-01/Accounts/{AccountSid}/Calls.json?To=&From=`: the ledger's calls of that account, newest first.
@@ -60,7 +61,7 @@ extension FakeTwilio {
         let from = request.uri.queryParameters.get("From")
         let calls = await ledger.calls.filter { $0.accountSID == account && (to == nil || $0.to == to) && (from == nil || $0.from == from) }
         let list: [String: Any?] = [
-            "calls": calls.reversed().map { TwilioBodies.call($0).mapValues { $0 ?? NSNull() } }, "page": 0, "page_size": 50,
+            "calls": calls.reversed().map { TwilioBodies.call($0) as Any? }, "page": 0, "page_size": 50,
             "start": 0, "end": max(0, calls.count - 1), "first_page_uri": request.uri.description, "next_page_uri": nil,
             "previous_page_uri": nil, "uri": request.uri.description,
         ]

@@ -97,7 +97,7 @@ public struct FakeTwilio: Sendable {
 
     static func response(_ status: Int, _ json: String, headers extra: [(String, String)] = []) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
-        headers[HTTPField.Name("Twilio-Request-Id")!] = "RQ" + (0..<32).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+        headers[HTTPField.Name("Twilio-Request-Id")!] = "RQ" + TwilioBodies.hex(32)
         for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
     }

@@ -90,8 +90,7 @@ public actor FakeTwilioLedger {
     }
 
     func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?) -> FakeCall {
-        let hex = (0..<32).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
-        let call = FakeCall(sid: "CA" + hex, accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback, createdAt: Date())
+        let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback, createdAt: Date())
         calls.append(call)
         return call
     }

@@ -87,15 +87,35 @@ public enum FailureClassifier {
 }
 
 /// The fields of a Twilio JSON body the worker reads: the call SID on success, the error code and message on failure.
-struct TwilioErrorBody {
+/// Decoded as a plain struct so the other thirty fields of a Call are skipped, not materialised (this is on the hot path).
+struct TwilioErrorBody: Decodable {
     var code: Int?
     var message: String?
     var sid: String?
     var queueTime: Int?
 
+    enum CodingKeys: String, CodingKey {
+        case code, message, sid
+        case queueTime = "queue_time"
+    }
+
+    init(code: Int? = nil, message: String? = nil, sid: String? = nil, queueTime: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.sid = sid
+        self.queueTime = queueTime
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        code = (try? c.decodeIfPresent(Int.self, forKey: .code)) ?? (try? c.decodeIfPresent(String.self, forKey: .code)).flatMap { $0.flatMap { Int($0) } }
+        message = try? c.decodeIfPresent(String.self, forKey: .message)
+        sid = try? c.decodeIfPresent(String.self, forKey: .sid)
+        queueTime = (try? c.decodeIfPresent(String.self, forKey: .queueTime)).flatMap { $0.flatMap { Int($0) } }
+            ?? (try? c.decodeIfPresent(Int.self, forKey: .queueTime)) ?? nil
+    }
+
     static func parse(_ text: String) -> TwilioErrorBody {
-        guard let json = JSONValue.parse(text) else { return TwilioErrorBody() }
-        let queue: Int? = json["queue_time"]?.stringValue.flatMap { Int($0) } ?? json["queue_time"]?.intValue
-        return TwilioErrorBody(code: json["code"]?.intValue, message: json["message"]?.stringValue, sid: json["sid"]?.stringValue, queueTime: queue)
+        (try? JSONDecoder().decode(TwilioErrorBody.self, from: Data(text.utf8))) ?? TwilioErrorBody()
     }
 }

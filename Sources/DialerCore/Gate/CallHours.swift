@@ -80,6 +80,8 @@ public struct CallHours: Sendable {
         return (window, binding)
     }
 
+    static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
     static let weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
     /// Checks `number` at `instant`.
@@ -90,9 +92,13 @@ public struct CallHours: Sendable {
         let applicable = jurisdictions(location)
         let cap = applicable.compactMap(\.maxCalls24h).min()
 
+        // Local date and minute from the zone's UTC offset at that instant (cheaper than Calendar.dateComponents, and
+        // exact: the offset already carries DST).
         func local(_ date: Date, _ zone: String) -> (HolidayCalendar.Day, Int) {
-            let c = calendar(zone).dateComponents([.year, .month, .day, .hour, .minute], from: date)
-            return (HolidayCalendar.Day(c.year!, c.month!, c.day!), c.hour! * 60 + c.minute!)
+            let offset = calendar(zone).timeZone.secondsFromGMT(for: date)
+            let seconds = Int((date.timeIntervalSince1970).rounded(.down)) + offset
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            return (HolidayCalendar.Day.civil(days), (seconds - days * 86_400) / 60)
         }
         func allowed(_ date: Date) -> Bool {
             location.timeZones.allSatisfy { zone in
@@ -105,8 +111,7 @@ public struct CallHours: Sendable {
         var ruleParts: [String] = []
         for zone in location.timeZones {
             let (day, minute) = local(instant, zone)
-            localTimes.append(String(format: "%@ %@ %02d:%02d %@", zone, day.description, minute / 60, minute % 60,
-                                     String(Self.weekdayNames[day.weekday - 1].prefix(3))))
+            localTimes.append("\(zone) \(day) \(Self.twoDigits(minute / 60)):\(Self.twoDigits(minute % 60)) \(Self.weekdayNames[day.weekday - 1].prefix(3))")
             let (w, binding) = window(on: day, jurisdictions: applicable, tenant: tenantWindow)
             ruleParts.append(w.map { "\(binding) \($0) \(zone)" } ?? "\(binding) (\(zone))")
         }

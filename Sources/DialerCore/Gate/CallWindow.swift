@@ -32,7 +32,10 @@ public struct DailyWindow: Sendable, Hashable, CustomStringConvertible {
         return s < e ? DailyWindow(start: s, end: e) : nil
     }
 
-    public var description: String { String(format: "%02d:%02d-%02d:%02d", start / 60, start % 60, end / 60, end % 60) }
+    public var description: String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(two(start / 60)):\(two(start % 60))-\(two(end / 60)):\(two(end % 60))"
+    }
 }
 
 /// One jurisdiction's calling-hour rule (a row of ComplianceData/state_call_windows.csv).

@@ -26,7 +26,10 @@ public enum HolidayCalendar {
             self.day = day
         }
         public static func < (a: Day, b: Day) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
-        public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+        public var description: String {
+            func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            return "\(year)-\(two(month))-\(two(day))"
+        }
         /// 1 = Sunday ... 7 = Saturday.
         public var weekday: Int { (Self.daysFromCivil(year, month, day) % 7 + 11) % 7 + 1 }
         func adding(days: Int) -> Day { Self.civil(Self.daysFromCivil(year, month, day) + days) }

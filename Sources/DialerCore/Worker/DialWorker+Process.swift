@@ -5,11 +5,12 @@ import ServiceLifecycle
 extension DialWorker {
     /// One claimed job's path: gate, dial, classify, record. Never throws; every path ends in a recorded outcome.
     func process(_ call: ClaimedCall, recorder: OutcomeRecorder) async {
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(call.jobID)"
-        logger[metadataKey: "tenant"] = "\(call.tenantID)"
-        logger[metadataKey: "attempt"] = "\(call.attempt)"
-        if let campaign = call.campaignID { logger[metadataKey: "campaign"] = "\(campaign)" }
+        // Per-job metadata is built only when a line is actually logged (it is not free, and this is the hot path).
+        let jobMetadata: @Sendable () -> Logger.Metadata = {
+            var metadata: Logger.Metadata = ["job.id": "\(call.jobID)", "tenant": "\(call.tenantID)", "attempt": "\(call.attempt)"]
+            if let campaign = call.campaignID { metadata["campaign"] = "\(campaign)" }
+            return metadata
+        }
 
         let now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
         let decision = configuration.gate.decide(call, at: now)
@@ -31,14 +32,14 @@ extension DialWorker {
                 // Stopping before this job was dialed: hand it back untouched for another worker.
                 outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, refundAttempt: true, kind: .release, outcome: "released")
             } else {
-                outcome = await dial(call, gate: detail, logger: logger)
+                outcome = await dial(call, gate: detail)
             }
         }
         let applied = await recorder.record(outcome)
-        note(outcome, applied: applied, destination: call.destination, logger: logger)
+        note(outcome, applied: applied, destination: call.destination, jobMetadata: jobMetadata)
     }
 
-    private func dial(_ call: ClaimedCall, gate: [String: JSONValue], logger: Logger) async -> JobOutcome {
+    private func dial(_ call: ClaimedCall, gate: [String: JSONValue]) async -> JobOutcome {
         let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
                                              jobID: call.jobID, attempt: call.attempt, logger: logger)
         switch result {
@@ -65,9 +66,15 @@ extension DialWorker {
         }
     }
 
-    /// Counts the outcome and writes its one log line.
-    private func note(_ outcome: JobOutcome, applied: Bool, destination: String, logger: Logger) {
-        var metadata: Logger.Metadata = ["to": "\(PhoneNumber.mask(destination))", "outcome": "\(outcome.outcome)", "state": "\(outcome.state.rawValue)"]
+    /// Counts the outcome and writes its one log line (built only when that level is enabled).
+    private func note(_ outcome: JobOutcome, applied: Bool, destination: String, jobMetadata: () -> Logger.Metadata) {
+        count(outcome, applied: applied)
+        let level: Logger.Level = !applied || outcome.state == .failed ? .warning : outcome.state == .retrying ? .notice : .info
+        guard logger.logLevel <= level else { return }
+        var metadata = jobMetadata()
+        metadata["to"] = "\(PhoneNumber.mask(destination))"
+        metadata["outcome"] = "\(outcome.outcome)"
+        metadata["state"] = "\(outcome.state.rawValue)"
         if let error = outcome.error { metadata["error.code"] = "\(error.error.rawValue)" }
         if let status = outcome.httpStatus { metadata["http_status"] = "\(status)" }
         if let code = outcome.twilioCode { metadata["twilio_code"] = "\(code)" }
@@ -75,12 +82,24 @@ extension DialWorker {
         if let delay = outcome.delay { metadata["run_in"] = "\((delay.seconds * 1000).rounded() / 1000)s" }
         if outcome.kind == .gate, let rule = outcome.detail?["rule"]?.stringValue { metadata["rule"] = "\(rule)" }
         if outcome.possiblyDialed { metadata["possibly_dialed"] = "true" }
-        guard applied else {
-            stats.update { $0.fenced += 1 }
-            logger.warning("outcome not applied: the lease was lost before it was recorded", metadata: metadata)
-            return
-        }
+        let message: Logger.Message =
+            switch (applied, outcome.state) {
+            case (false, _): "outcome not applied: the lease was lost before it was recorded"
+            case (_, .dialed): "dialed"
+            case (_, .failed): "failed"
+            case (_, .retrying): "retry scheduled"
+            case (_, .deferred): "deferred by gate"
+            default: "released"
+            }
+        logger.log(level: level, message, metadata: metadata)
+    }
+
+    private func count(_ outcome: JobOutcome, applied: Bool) {
         stats.update { counts in
+            guard applied else {
+                counts.fenced += 1
+                return
+            }
             switch outcome.state {
             case .dialed: counts.dialed += 1
             case .retrying:
@@ -93,13 +112,6 @@ extension DialWorker {
             case .queued: counts.released += 1
             default: break
             }
-        }
-        switch outcome.state {
-        case .dialed: logger.info("dialed", metadata: metadata)
-        case .failed: logger.warning("failed", metadata: metadata)
-        case .retrying: logger.notice("retry scheduled", metadata: metadata)
-        case .deferred: logger.info("deferred by gate", metadata: metadata)
-        default: logger.info("released", metadata: metadata)
         }
     }
 }

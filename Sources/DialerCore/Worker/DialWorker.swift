@@ -39,6 +39,8 @@ public struct DialWorker: Service {
     enum Event: Sendable {
         case wake
         case finished
+        case claimed([ClaimedCall], limit: Int)
+        case claimFailed(any Error)
         case stop
     }
 
@@ -93,43 +95,32 @@ public struct DialWorker: Service {
         }
     }
 
-    /// The claim loop: claims when enough slots are free and the queue may hold due jobs, starts one child task per job.
+    /// The claim loop. At most one claim is in flight at a time, and it runs beside the dials (not in front of them), so
+    /// finished dials keep being counted while the next batch is fetched: slots are refilled in batches without the
+    /// loop ever waiting on the database. A claim asks for the free slots once enough are free (or nothing is running).
     private func dispatch(events: AsyncStream<Event>, sink: AsyncStream<Event>.Continuation, recorder: OutcomeRecorder, onStop: @Sendable () -> Void) async {
         var iterator = events.makeAsyncIterator()
         var inFlight = 0
+        var claiming = 0
         var mayHaveDue = true
         var stopping = false
         var claimFailures = 0
         await withDiscardingTaskGroup { dials in
-            while !stopping {
-                let free = configuration.concurrency - inFlight
-                if mayHaveDue, free > 0, free >= configuration.claimThreshold || inFlight == 0 {
+            while !(stopping && claiming == 0) {
+                let free = configuration.concurrency - inFlight - claiming
+                if !stopping, claiming == 0, mayHaveDue, free > 0, free >= configuration.claimThreshold || inFlight == 0 {
                     let limit = min(free, configuration.claimBatch)
-                    do {
-                        let calls = try await store.claim(limit: limit, worker: configuration.workerID, lease: configuration.lease)
-                        if claimFailures > 0 { logger.info("claims work again", metadata: ["failures": "\(claimFailures)"]) }
-                        claimFailures = 0
-                        mayHaveDue = calls.count == limit
-                        if !calls.isEmpty { stats.update { $0.claimed += calls.count } }
-                        for call in calls {
-                            inFlight += 1
-                            dials.addTask {
-                                await self.process(call, recorder: recorder)
-                                sink.yield(.finished)
-                            }
+                    claiming = limit
+                    dials.addTask {
+                        do {
+                            let calls = try await self.store.claim(limit: limit, worker: self.configuration.workerID, lease: self.configuration.lease)
+                            sink.yield(.claimed(calls, limit: limit))
+                        } catch {
+                            sink.yield(.claimFailed(error))
                         }
-                        if mayHaveDue, configuration.concurrency - inFlight >= configuration.claimThreshold { continue }
-                    } catch {
-                        // Database unreachable or restarting: try again at the next wake-up (the poll comes within a second or so);
-                        // mayHaveDue stays true so a drain never exits with due jobs left behind.
-                        claimFailures += 1
-                        if claimFailures == 1 || claimFailures % 30 == 0 {
-                            logger.error("claim failed; retrying", metadata: ["failures": "\(claimFailures)", "error": "\(String(reflecting: error))"])
-                        }
-                        mayHaveDue = true
                     }
                 }
-                if inFlight == 0, !mayHaveDue, case .drain(let wait) = mode {
+                if inFlight == 0, claiming == 0, !mayHaveDue, case .drain(let wait) = mode {
                     // Nothing due and nothing in flight: the drain is over, unless a retry or deferral falls due within
                     // the wait window, in which case the poll wakes the loop for it.
                     guard let wait, (try? await store.hasWaitingJobs(dueWithin: wait)) == true else { break }
@@ -138,6 +129,29 @@ public struct DialWorker: Service {
                 switch event {
                 case .wake: mayHaveDue = true
                 case .finished: inFlight -= 1
+                case .claimed(let calls, let limit):
+                    claiming = 0
+                    if claimFailures > 0 { logger.info("claims work again", metadata: ["failures": "\(claimFailures)"]) }
+                    claimFailures = 0
+                    mayHaveDue = calls.count == limit
+                    if !calls.isEmpty { stats.update { $0.claimed += calls.count } }
+                    for call in calls {
+                        inFlight += 1
+                        dials.addTask {
+                            await self.process(call, recorder: recorder)
+                            sink.yield(.finished)
+                        }
+                    }
+                case .claimFailed(let error):
+                    // Database unreachable or restarting: try again at the next wake-up (the poll comes within a second or
+                    // so); mayHaveDue stays true so a drain never exits with due jobs left behind.
+                    claiming = 0
+                    claimFailures += 1
+                    if claimFailures == 1 || claimFailures % 30 == 0 {
+                        logger.error("claim failed; retrying", metadata: ["failures": "\(claimFailures)", "error": "\(String(reflecting: error))"])
+                    }
+                    mayHaveDue = true
+                    if claimFailures > 1 { try? await Task.sleep(for: .milliseconds(min(1000, 50 * claimFailures))) }
                 case .stop:
                     stopping = true
                     onStop()

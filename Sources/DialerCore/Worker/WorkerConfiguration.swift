@@ -45,5 +45,5 @@ public struct WorkerConfiguration: Sendable {
 
     /// Claim again only when this many slots are free (or nothing is in flight), so a busy worker claims in batches
     /// instead of one row per finished dial.
-    var claimThreshold: Int { max(1, min(claimBatch, concurrency) / 4) }
+    var claimThreshold: Int { max(1, min(claimBatch, concurrency) / 8) }
 }
