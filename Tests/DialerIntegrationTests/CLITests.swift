@@ -45,7 +45,7 @@ struct CLITests {
     static func environment(schema: String? = nil, fakeURL: String? = nil) throws -> [String: String] {
         var env = [
             "TWILIO_ACCOUNT_SID": Fixture.username, "TWILIO_AUTH_TOKEN": Fixture.password, "DIALER_VOICE_URL": "http://127.0.0.1:9/agent",
-            "DIALER_LOG_LEVEL": "info", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z",
+            "DIALER_LOG_LEVEL": "info", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z", "DIALER_CALLS_PER_SECOND": "1000",
         ]
         if let schema { env["DATABASE_URL"] = try TestDatabase.url + "?search_path=\(schema)" }
         if let fakeURL { env["TWILIO_BASE_URL"] = fakeURL }

@@ -150,7 +150,7 @@ struct QueueTests {
         }
     }
 
-    @Test("an expired lease is recovered: the job is retried with the attempt marked possibly dialed; the old holder's write is fenced off")
+    @Test("an expired lease is recovered into in_doubt, attempt marked possibly dialed; the old holder's write is fenced off")
     func leaseRecovery() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
@@ -158,21 +158,44 @@ struct QueueTests {
             let calls = try await store.claim(limit: 2, worker: "dead-worker", lease: .milliseconds(100))
             #expect(calls.count == 2)
             try await Task.sleep(for: .milliseconds(300))
-            let recovered = try await store.recoverExpiredLeases(backoff: Backoff(base: .seconds(1)))
+            let recovered = try await store.recoverExpiredLeases()
             #expect(Set(recovered.map(\.jobID)) == Set(ids))
-            let retried = try #require(try await store.job(ids[0]))
-            #expect(retried.state == .retrying)
-            #expect(retried.attempt == 1)
-            let exhausted = try #require(try await store.job(ids[1]))
-            #expect(exhausted.state == .failed)
-            #expect(exhausted.lastError?.error == .workerLost)
+            for id in ids {
+                let job = try #require(try await store.job(id))
+                #expect(job.state == .inDoubt)
+                #expect(job.attempt == 1)
+                #expect(job.lastError?.error == .workerLost)
+            }
             let log = try await store.attempts(jobID: ids[0])
             #expect(log.last?.kind == "recovery" && log.last?.possiblyDialed == true && log.last?.worker == "dead-worker")
             // The dead worker wakes up and tries to record a dial: fenced, the job is untouched, but the attempt row is kept.
             let late = JobOutcome(jobID: ids[0], attempt: 1, state: .dialed, callSID: "CA" + String(repeating: "1", count: 32), kind: .dial, outcome: "dialed")
             #expect(try await store.record([late], worker: "dead-worker").isEmpty)
-            #expect(try await store.job(ids[0])?.state == .retrying)
+            #expect(try await store.job(ids[0])?.state == .inDoubt)
             #expect(try await store.attempts(jobID: ids[0]).last?.callSID == late.callSID)
+            // Nothing is recovered twice.
+            #expect(try await store.recoverExpiredLeases().isEmpty)
+        }
+    }
+
+    @Test("dial slots are shared through the database: a subaccount never gets more than its calls per second")
+    func pacingSlots() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let sub = Fixture.subaccount
+            try await store.setCallsPerSecond(subaccount: sub, 5)
+            // Ask for 20 slots at once with one second of look-ahead: 5 per second plus the one at the window's edge.
+            let first = try await store.reserveDialSlots(subaccount: sub, count: 20, defaultCallsPerSecond: 1, maxAhead: .seconds(1))
+            #expect(first.count == 6)
+            #expect(first.callsPerSecond == 5)
+            let second = try await store.reserveDialSlots(subaccount: sub, count: 20, defaultCallsPerSecond: 1, maxAhead: .seconds(1))
+            #expect(second.count == 0)
+            #expect(second.firstIn > .milliseconds(1100))
+            // A 429 pauses the subaccount for every worker.
+            let other = "AC" + String(repeating: "9", count: 32)
+            _ = try await store.reserveDialSlots(subaccount: other, count: 1, defaultCallsPerSecond: 100, maxAhead: .zero)
+            try await store.pauseSubaccount(other, for: .seconds(30))
+            let paused = try await store.reserveDialSlots(subaccount: other, count: 1, defaultCallsPerSecond: 100, maxAhead: .seconds(1))
+            #expect(paused.count == 0 && paused.firstIn > .seconds(28))
         }
     }
 }

@@ -22,7 +22,7 @@ struct WorkerTests {
                 await fake.ledger.script(to: flaky503, [FakeResponse(status: 503)])
                 await fake.ledger.script(to: limited, [FakeResponse(status: 429, retryAfter: "1")])
                 await fake.ledger.script(to: err500, [FakeResponse(status: 500, createFirst: true)])
-                await fake.ledger.script(to: slow, [FakeResponse(status: 201, delayMilliseconds: 3_000)])
+                await fake.ledger.script(to: slow, [FakeResponse(status: 201, delayMilliseconds: 3_000, createFirst: true)])
                 await fake.ledger.script(to: down500, Array(repeating: FakeResponse(status: 500), count: 3))
                 let ids = try await store.enqueue([ok, flaky503, limited, err500, slow, bad, unreachable, geo].map { try Fixture.request($0) }
                     + [try Fixture.request(down500, maxAttempts: 3)]).map(\.jobID)
@@ -40,13 +40,21 @@ struct WorkerTests {
                 let limitedLog = try await store.attempts(jobID: ids[2])
                 #expect(limitedLog.first?.httpStatus == 429 && limitedLog.first?.possiblyDialed == false)
                 #expect(limitedLog[1].recordedAt.timeIntervalSince(limitedLog[0].recordedAt) >= 1.0)
-                // 500 after the call was created: marked possibly dialed (the exactly-once issue reconciles these).
+                // 500 after the call was created: in doubt, reconciled with Twilio, found: dialed once, never re-dialed.
                 let err500Log = try await store.attempts(jobID: ids[3])
+                #expect(err500Log.map(\.outcome) == ["in_doubt", "found"])
                 #expect(err500Log.first?.possiblyDialed == true && err500Log.first?.httpStatus == 500)
-                // A dial slower than the client's timeout: possibly dialed, then retried.
+                let err500Job = try await job(3)
+                #expect(err500Job.state == .dialed && err500Job.attempt == 1)
+                #expect(await fake.ledger.calls(to: err500).count == 1)
+                let err500Calls = await fake.ledger.calls(to: err500)
+                #expect(try await job(3).callSID == err500Calls.first?.sid)
+                // A dial slower than the client's timeout, after Twilio created the call: in doubt, then found.
                 let slowLog = try await store.attempts(jobID: ids[4])
                 #expect(slowLog.first?.possiblyDialed == true && slowLog.first?.httpStatus == nil)
                 #expect(slowLog.first?.error?.details["transport"] == "timeout")
+                #expect(slowLog.map(\.outcome) == ["in_doubt", "found"])
+                #expect(await fake.ledger.calls(to: slow).count == 1)
                 // Terminal 4xx: failed at once with the mapped code, no retry.
                 #expect(try await job(5).state == .failed)
                 #expect(try await job(5).lastError?.error == .invalidPhone)
@@ -59,11 +67,12 @@ struct WorkerTests {
                 #expect(exhausted.state == .failed)
                 #expect(exhausted.lastError?.error == .upstreamUnavailable)
                 #expect(exhausted.lastError?.details["attempts"] == 3)
-                #expect(try await store.attempts(jobID: ids[8]).count == 3)
+                #expect(try await store.attempts(jobID: ids[8]).filter { $0.kind == "dial" }.count == 3)
+                #expect(try await store.attempts(jobID: ids[8]).filter { $0.outcome == "not_found" }.count == 3)
                 #expect(counts.failed == 4)
                 // Every attempt left a row; no job is left active.
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state NOT IN ('dialed', 'failed')") == 0)
-                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j WHERE attempt <> (SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id)") == 0)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j WHERE attempt <> (SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'dial')") == 0)
             }
         }
     }
@@ -89,6 +98,28 @@ struct WorkerTests {
                 #expect(job.state == .failed && job.attempt == 4)
                 #expect(await fake.ledger.requests == 4)
             }
+        }
+    }
+
+    @Test("reconciliation with Twilio unreachable keeps the job in doubt and asks again later; it is never re-dialed meanwhile")
+    func reconcileUnreachable() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let id = try await store.enqueue([try Fixture.request("+14155558001")])[0].jobID
+            _ = try await store.claim(limit: 1, worker: "gone", lease: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(150))
+            _ = try await store.recoverExpiredLeases()
+            try await TwilioClient.with(Fixture.twilio("http://127.0.0.1:9"), logger: TestDatabase.logger) { client in
+                let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
+                let call = try #require(try await store.claimInDoubt(limit: 5, worker: worker.configuration.workerID, lease: .seconds(30)).first)
+                let outcome = await worker.reconcile(call)
+                #expect(outcome.state == .inDoubt && outcome.outcome == "unreachable")
+                #expect(try await store.record([outcome], worker: worker.configuration.workerID) == [id])
+            }
+            let job = try #require(try await store.job(id))
+            #expect(job.state == .inDoubt && job.attempt == 1)
+            // Not due yet, and no dial was attempted: a claim does not see it.
+            #expect(try await store.claim(limit: 5, worker: "w", lease: .seconds(5)).isEmpty)
         }
     }
 

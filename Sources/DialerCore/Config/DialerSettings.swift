@@ -26,7 +26,9 @@ public struct DialerSettings: Sendable {
         ("DIALER_STATUS_CALLBACK_URL", "status callback URL (optional)"),
         ("DIALER_CONCURRENCY", "jobs in progress per process (default 32)"),
         ("DIALER_CLAIM_BATCH", "most jobs per claim statement (default 32)"),
-        ("DIALER_LEASE_SECONDS", "lease on a claimed job (default 120)"),
+        ("DIALER_LEASE_SECONDS", "lease on a claimed job, renewed by a heartbeat (default 30)"),
+        ("DIALER_RECONCILE_DELAY_SECONDS", "wait before asking Twilio whether a possibly-dialed call exists (default 30)"),
+        ("DIALER_CALLS_PER_SECOND", "calls per second for a subaccount not yet in twilio_pacing (default 1, Twilio's default)"),
         ("DIALER_POLL_MS", "fallback poll interval when no NOTIFY arrives (default 1000)"),
         ("DIALER_RECOVERY_SECONDS", "how often expired leases are looked for (default 15)"),
         ("DIALER_BACKOFF_BASE_MS", "first retry delay (default 1000; doubles each attempt)"),
@@ -82,7 +84,7 @@ public struct DialerSettings: Sendable {
         }
         let backoff = Backoff(base: .milliseconds(try integer("DIALER_BACKOFF_BASE_MS", default: 1000, range: 1...3_600_000)),
                               cap: .seconds(try integer("DIALER_BACKOFF_CAP_SECONDS", default: 300, range: 1...86_400)))
-        let lease = try integer("DIALER_LEASE_SECONDS", default: 120, range: 5...86_400)
+        let lease = try integer("DIALER_LEASE_SECONDS", default: 30, range: 5...86_400)
         let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
         guard lease > timeout + 5 else {
             throw SettingError(setting: "DIALER_LEASE_SECONDS", problem: "must exceed DIALER_TWILIO_TIMEOUT_SECONDS by more than 5 (a lease must outlive a dial)")
@@ -107,6 +109,8 @@ public struct DialerSettings: Sendable {
             shutdownTimeout: .seconds(try integer("DIALER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, range: 1...3600)),
             retryPolicy: RetryPolicy(backoff: backoff))
         worker.gateClockOffset = gateOffset
+        worker.reconcileDelay = .seconds(try integer("DIALER_RECONCILE_DELAY_SECONDS", default: 30, range: 1...3600))
+        worker.defaultCallsPerSecond = Double(try integer("DIALER_CALLS_PER_SECOND", default: 1, range: 1...10_000))
         return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker)
     }
 }

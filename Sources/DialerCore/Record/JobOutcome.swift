@@ -2,7 +2,7 @@
 public struct JobOutcome: Sendable, Hashable {
     /// What kind of event the attempt row records.
     public enum Kind: String, Sendable, Hashable {
-        case dial, gate, release, recovery
+        case dial, gate, release, recovery, reconcile, pace
     }
 
     public var jobID: Int64

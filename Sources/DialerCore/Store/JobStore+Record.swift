@@ -4,7 +4,8 @@ import PostgresNIO
 extension JobStore {
     /// Writes many outcomes in one statement: the job updates and their `call_attempts` rows.
     ///
-    /// Fenced: a job changes only while `state = 'active'`, `lease_owner = worker` and `attempt` match the claim, so a late
+    /// Fenced: a job changes only while it is leased (`active`, or `in_doubt` under reconciliation) by `worker` at the
+    /// claim's `attempt`, so a late
     /// write from a worker that lost its lease changes nothing. The attempt row is written either way (a call SID from a
     /// fenced-out worker must not be lost).
     /// - Returns: the ids of the jobs whose state this call changed.
@@ -41,7 +42,7 @@ extension JobStore {
                     finished_at = CASE WHEN o.state IN ('dialed', 'failed', 'cancelled') THEN now() END,
                     updated_at = now()
                 FROM o
-                WHERE j.id = o.id AND j.state = 'active' AND j.lease_owner = \(worker) AND j.attempt = o.attempt
+                WHERE j.id = o.id AND j.state IN ('active', 'in_doubt') AND j.lease_owner = \(worker) AND j.attempt = o.attempt
                 RETURNING j.id, j.attempted_at
             ), logged AS (
                 INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome, http_status, twilio_code, twilio_call_sid,
@@ -67,7 +68,7 @@ extension JobStore {
         guard !ids.isEmpty else { return 0 }
         let rows = try await client.query("""
             UPDATE call_jobs SET lease_expires_at = now() + make_interval(secs => \(lease.seconds))
-            WHERE id = ANY(\(ids)) AND state = 'active' AND lease_owner = \(worker)
+            WHERE id = ANY(\(ids)) AND state IN ('active', 'in_doubt') AND lease_owner = \(worker)
             RETURNING id
             """, logger: logger)
         var count = 0

@@ -31,10 +31,10 @@ extension JobStore {
         return result
     }
 
-    /// Whether any job waits with a run_at within `window` from now (a drain waits for those).
+    /// Whether any job waits (or is in doubt) with a run_at within `window` from now (a drain waits for those).
     public func hasWaitingJobs(dueWithin window: Duration) async throws -> Bool {
         let rows = try await client.query("""
-            SELECT EXISTS (SELECT 1 FROM call_jobs WHERE state IN ('queued', 'deferred', 'retrying')
+            SELECT EXISTS (SELECT 1 FROM call_jobs WHERE state IN ('queued', 'deferred', 'retrying', 'in_doubt')
                            AND run_at <= now() + make_interval(secs => \(window.seconds)))
             """, logger: logger)
         for try await exists in rows.decode(Bool.self) { return exists }

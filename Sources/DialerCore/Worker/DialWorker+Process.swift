@@ -5,6 +5,8 @@ import ServiceLifecycle
 extension DialWorker {
     /// One claimed job's path: gate, dial, classify, record. Never throws; every path ends in a recorded outcome.
     func process(_ call: ClaimedCall, recorder: OutcomeRecorder) async {
+        leases.insert(call.jobID)
+        defer { leases.remove(call.jobID) }
         // Per-job metadata is built only when a line is actually logged (it is not free, and this is the hot path).
         let jobMetadata: @Sendable () -> Logger.Metadata = {
             var metadata: Logger.Metadata = ["job.id": "\(call.jobID)", "tenant": "\(call.tenantID)", "attempt": "\(call.attempt)"]
@@ -12,8 +14,17 @@ extension DialWorker {
             return metadata
         }
 
-        let now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
-        let decision = configuration.gate.decide(call, at: now)
+        var now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
+        var decision = configuration.gate.decide(call, at: now)
+        var paced: Duration = .zero
+        if case .allow = decision.verdict, let subaccount = call.subaccountSID {
+            paced = await pace(subaccount)
+            if paced > .seconds(2) {
+                // A long wait for a slot: decide again at the instant of dialing (hours may have closed meanwhile).
+                now = now.addingTimeInterval(paced.seconds)
+                decision = configuration.gate.decide(call, at: now)
+            }
+        }
         var detail = decision.audit
         detail["rule"] = .string(decision.rule)
         let outcome: JobOutcome
@@ -31,6 +42,10 @@ extension DialWorker {
             if Task.isShuttingDownGracefully || Task.isCancelled {
                 // Stopping before this job was dialed: hand it back untouched for another worker.
                 outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, refundAttempt: true, kind: .release, outcome: "released")
+            } else if paced >= configuration.maxPacingWait {
+                // The subaccount is saturated: hand the job back so this worker's slots serve other tenants meanwhile.
+                outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, delay: configuration.pacingMaxAhead, refundAttempt: true,
+                                     kind: .pace, outcome: "paced", detail: .object(["waited_seconds": .number(paced.seconds)]))
             } else {
                 outcome = await dial(call, gate: detail)
             }
@@ -49,6 +64,18 @@ extension DialWorker {
             return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .dialed, callSID: sid, kind: .dial, outcome: "dialed",
                               httpStatus: 201, detail: .object(detail))
         case .failed(let failure):
+            if failure.kind == .rateLimited, let subaccount = call.subaccountSID {
+                // One 429 slows the whole subaccount, for every worker, instead of each job finding out on its own.
+                try? await store.pauseSubaccount(subaccount, for: failure.retryAfter ?? configuration.retryPolicy.backoff.base)
+            }
+            if failure.possiblyDialed {
+                // The call may exist: no re-dial before Twilio is asked (after a delay long enough for the request to land).
+                var detail = gate.merging(["gate": "allow", "failure": .string(failure.kind.rawValue)]) { $1 }
+                detail["reconcile_in_seconds"] = .number(configuration.reconcileDelay.seconds)
+                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .inDoubt, delay: configuration.reconcileDelay, error: failure.error,
+                                  kind: .dial, outcome: "in_doubt", httpStatus: failure.httpStatus, twilioCode: failure.twilioCode,
+                                  possiblyDialed: true, detail: .object(detail))
+            }
             var random = SystemRandomNumberGenerator()
             let decision = configuration.retryPolicy.decide(failure, attempt: call.attempt, maxAttempts: call.maxAttempts, using: &random)
             var detail = gate.merging(["gate": "allow", "failure": .string(failure.kind.rawValue)]) { $1 }
@@ -69,7 +96,7 @@ extension DialWorker {
     /// Counts the outcome and writes its one log line (built only when that level is enabled).
     private func note(_ outcome: JobOutcome, applied: Bool, destination: String, jobMetadata: () -> Logger.Metadata) {
         count(outcome, applied: applied)
-        let level: Logger.Level = !applied || outcome.state == .failed ? .warning : outcome.state == .retrying ? .notice : .info
+        let level: Logger.Level = !applied || outcome.state == .failed ? .warning : [.retrying, .inDoubt].contains(outcome.state) ? .notice : .info
         guard logger.logLevel <= level else { return }
         var metadata = jobMetadata()
         metadata["to"] = "\(PhoneNumber.mask(destination))"
@@ -89,9 +116,41 @@ extension DialWorker {
             case (_, .failed): "failed"
             case (_, .retrying): "retry scheduled"
             case (_, .deferred): "deferred by gate"
+            case (_, .inDoubt): "in doubt: reconcile before any re-dial"
             default: "released"
             }
         logger.log(level: level, message, metadata: metadata)
+    }
+
+    /// Waits for a dial slot of the subaccount (shared by all workers through `twilio_pacing`); returns how long it waited.
+    /// Gives up after `maxPacingWait`. A database error skips pacing for this dial rather than losing the job's turn.
+    private func pace(_ subaccount: String) async -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while true {
+            let waited = clock.now - start
+            if waited >= configuration.maxPacingWait { return waited }
+            let slots: DialSlots
+            do {
+                slots = try await store.reserveDialSlots(subaccount: subaccount, count: 1, defaultCallsPerSecond: configuration.defaultCallsPerSecond,
+                                                         maxAhead: configuration.pacingMaxAhead)
+            } catch {
+                logger.warning("pacing unavailable; dialing without a slot", metadata: ["error": "\(String(reflecting: error))"])
+                return waited
+            }
+            if slots.count > 0 {
+                if slots.firstIn > .zero {
+                    stats.update { $0.pacingWaits += 1 }
+                    try? await Task.sleep(for: slots.firstIn)
+                }
+                return clock.now - start
+            }
+            stats.update { $0.pacingWaits += 1 }
+            // Saturated or paused: the next slot is more than pacingMaxAhead away; look again in a little while.
+            let untilGrantable = slots.firstIn - configuration.pacingMaxAhead
+            try? await Task.sleep(for: max(.milliseconds(20), min(untilGrantable, .seconds(5))) + .milliseconds(Int64.random(in: 0...20)))
+            if Task.isCancelled { return clock.now - start }
+        }
     }
 
     private func count(_ outcome: JobOutcome, applied: Bool) {
@@ -110,6 +169,7 @@ extension DialWorker {
                 counts.failedByCode[outcome.error?.error.rawValue ?? "unknown", default: 0] += 1
             case .deferred: counts.deferred += 1
             case .queued: counts.released += 1
+            case .inDoubt: counts.inDoubt += 1
             default: break
             }
         }

@@ -24,6 +24,7 @@ public struct DialWorker: Service {
     public let mode: Mode
     public let stats: WorkerStats
     let logger: Logger
+    let leases = LeaseRegistry()
 
     public init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(), logger: Logger) {
         self.store = store
@@ -57,6 +58,8 @@ public struct DialWorker: Service {
                 wakeups.addTask { await self.listen(sink) }
                 wakeups.addTask { await self.poll(sink) }
                 wakeups.addTask { await self.recoverLoop() }
+                wakeups.addTask { await self.heartbeat(self.leases) }
+                wakeups.addTask { await self.reconcileLoop(recorder: recorder, leases: self.leases) }
                 await withGracefulShutdownHandler {
                     await self.dispatchWithDeadline(events: events, sink: sink, recorder: recorder)
                 } onGracefulShutdown: {
@@ -194,10 +197,10 @@ public struct DialWorker: Service {
     private func recoverLoop() async {
         while !Task.isCancelled {
             do {
-                let recovered = try await store.recoverExpiredLeases(backoff: configuration.retryPolicy.backoff)
+                let recovered = try await store.recoverExpiredLeases()
                 if !recovered.isEmpty { stats.update { $0.recovered += recovered.count } }
                 for job in recovered {
-                    logger.warning("lease expired; job recovered", metadata: [
+                    logger.warning("lease expired; job in doubt until reconciled", metadata: [
                         "job.id": "\(job.jobID)", "attempt": "\(job.attempt)", "previous_owner": "\(job.previousOwner)", "state": "\(job.state.rawValue)",
                     ])
                 }

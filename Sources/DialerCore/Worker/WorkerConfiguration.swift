@@ -8,8 +8,8 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency: Int
     /// Most jobs one claim statement takes.
     public var claimBatch: Int
-    /// A claimed job's lease; a worker that dies mid-dial loses its jobs to recovery after this. Must exceed the Twilio
-    /// request timeout by a wide margin.
+    /// A claimed job's lease, renewed by a heartbeat while the job is in this worker's hands; a worker that dies loses
+    /// its jobs to recovery (and reconciliation) this long after its last heartbeat. Must exceed the Twilio request timeout.
     public var lease: Duration
     /// Fallback poll when no NOTIFY arrives (jittered +-20%).
     public var pollInterval: Duration
@@ -19,12 +19,24 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownTimeout: Duration
     public var retryPolicy: RetryPolicy
     public var gate: DialGate
+    /// How long after a possibly-dialed attempt its job is reconciled with Twilio: long enough for a request still in
+    /// flight at Twilio to have created its call, so the lookup sees it.
+    public var reconcileDelay: Duration = .seconds(30)
+    /// How often this worker looks for in-doubt jobs due for reconciliation (jittered).
+    public var reconcileInterval: Duration = .seconds(2)
+    /// Calls per second for a subaccount with no `twilio_pacing` row yet (Twilio's default is 1).
+    public var defaultCallsPerSecond: Double = 1
+    /// A dial slot is reserved at most this far ahead; a saturated subaccount makes dials wait in turn.
+    public var pacingMaxAhead: Duration = .seconds(1)
+    /// A job that waited this long for a slot is handed back (attempt refunded) so other tenants' calls are not
+    /// stuck behind one slow subaccount.
+    public var maxPacingWait: Duration = .seconds(30)
     /// Shifts the instant the gate evaluates calling hours at, relative to the database clock. Zero in production;
     /// the CLI sets it only for demos and tests against a loopback Twilio (`DIALER_GATE_TIME`), never against Twilio.
     public var gateClockOffset: Duration = .zero
 
     public init(
-        workerID: String = WorkerConfiguration.defaultWorkerID(), concurrency: Int = 32, claimBatch: Int = 32, lease: Duration = .seconds(120),
+        workerID: String = WorkerConfiguration.defaultWorkerID(), concurrency: Int = 32, claimBatch: Int = 32, lease: Duration = .seconds(30),
         pollInterval: Duration = .seconds(1), recoveryInterval: Duration = .seconds(15), shutdownTimeout: Duration = .seconds(30),
         retryPolicy: RetryPolicy = RetryPolicy(), gate: DialGate = DialGate()
     ) {

@@ -10,6 +10,9 @@ public struct WorkerCounts: Sendable, Hashable {
     public var released = 0
     public var fenced = 0
     public var recovered = 0
+    public var reconciled = 0
+    public var inDoubt = 0
+    public var pacingWaits = 0
     public var failedByCode: [String: Int] = [:]
     public var retriedByKind: [String: Int] = [:]
 

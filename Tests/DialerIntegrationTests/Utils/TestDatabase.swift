@@ -96,6 +96,9 @@ enum Fixture {
             concurrency: concurrency, claimBatch: concurrency, lease: lease, pollInterval: .milliseconds(50), recoveryInterval: .seconds(1),
             shutdownTimeout: .seconds(10), retryPolicy: RetryPolicy(backoff: Backoff(base: backoffBase, cap: .seconds(2), jitter: 0.2)))
         configuration.gateClockOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))
+        configuration.reconcileDelay = .milliseconds(300)
+        configuration.reconcileInterval = .milliseconds(100)
+        configuration.defaultCallsPerSecond = 1000
         return configuration
     }
 

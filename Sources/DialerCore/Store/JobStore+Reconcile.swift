@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A job in doubt, leased for reconciliation: whether its last attempt created a call is asked of Twilio.
+public struct InDoubtCall: Sendable, Hashable {
+    public let jobID: Int64
+    public let tenantID: String
+    public let destination: String
+    public let callerE164: String
+    public let subaccountSID: String?
+    public let attempt: Int
+    public let maxAttempts: Int
+    /// When the attempt in doubt was claimed (database clock): a call it created is no older than this.
+    public let attemptStartedAt: Date
+    public let lastError: OpenPhnError?
+    /// The database's clock at this lease.
+    public let leasedAt: Date
+}
+
+/// A reservation of dial slots for one subaccount.
+public struct DialSlots: Sendable, Hashable {
+    /// Slots granted (0 when the subaccount is saturated or paused).
+    public let count: Int
+    /// Delay from now until the first slot; slot i starts `i / callsPerSecond` later.
+    public let firstIn: Duration
+    public let callsPerSecond: Double
+}
+
+extension JobStore {
+    /// Leases up to `limit` in-doubt jobs due for reconciliation. SKIP LOCKED and the lease keep two reconcilers from
+    /// asking about the same job; a reconciler that dies leaves a lease that expires, and the job is picked up again.
+    public func claimInDoubt(limit: Int, worker: String, lease: Duration) async throws -> [InDoubtCall] {
+        let rows = try await client.query("""
+            WITH due AS (
+                SELECT id FROM call_jobs
+                WHERE state = 'in_doubt' AND run_at <= now() AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                ORDER BY run_at
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ), leased AS (
+                UPDATE call_jobs j SET lease_owner = \(worker), lease_expires_at = now() + make_interval(secs => \(lease.seconds)), updated_at = now()
+                FROM due WHERE j.id = due.id
+                RETURNING j.id, j.tenant_id, j.destination, j.caller_number_id, j.attempt, j.max_attempts, j.attempted_at, j.last_error
+            )
+            SELECT l.id, l.tenant_id, l.destination, p.e164, t.twilio_subaccount_sid, l.attempt, l.max_attempts,
+                   coalesce(l.attempted_at, now() - interval '1 day'), l.last_error::text, now()
+            FROM leased l JOIN tenants t ON t.id = l.tenant_id JOIN phone_numbers p ON p.id = l.caller_number_id
+            """, logger: logger)
+        var calls: [InDoubtCall] = []
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            calls.append(InDoubtCall(
+                jobID: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self), destination: try r[2].decode(String.self),
+                callerE164: try r[3].decode(String.self), subaccountSID: try r[4].decode(String?.self), attempt: try r[5].decode(Int.self),
+                maxAttempts: try r[6].decode(Int.self), attemptStartedAt: try r[7].decode(Date.self),
+                lastError: try r[8].decode(String?.self).flatMap(OpenPhnError.parse), leasedAt: try r[9].decode(Date.self)))
+        }
+        return calls
+    }
+
+    /// Reserves up to `count` dial slots for a subaccount, no further ahead than `maxAhead` (GCRA on `twilio_pacing`).
+    /// A subaccount seen for the first time gets a row with `defaultCallsPerSecond`.
+    public func reserveDialSlots(subaccount: String, count: Int, defaultCallsPerSecond: Double, maxAhead: Duration) async throws -> DialSlots {
+        for _ in 0..<2 {
+            let rows = try await client.query("""
+                WITH cur AS (
+                    SELECT subaccount_sid, calls_per_second AS cps, greatest(tat, now(), coalesce(paused_until, now())) AS base
+                    FROM twilio_pacing WHERE subaccount_sid = \(subaccount) FOR UPDATE
+                ), slot_grant AS (
+                    SELECT subaccount_sid, cps, base,
+                           CASE WHEN base > now() + make_interval(secs => \(maxAhead.seconds)) THEN 0
+                                ELSE least(\(count), floor(extract(epoch FROM now() + make_interval(secs => \(maxAhead.seconds)) - base) * cps)::int + 1)
+                           END AS k
+                    FROM cur
+                ), reserved AS (
+                    UPDATE twilio_pacing p SET tat = g.base + make_interval(secs => g.k / g.cps), updated_at = now()
+                    FROM slot_grant g WHERE p.subaccount_sid = g.subaccount_sid AND g.k > 0
+                )
+                SELECT k, extract(epoch FROM base - now())::float8, cps FROM slot_grant
+                """, logger: logger)
+            for try await (k, firstIn, cps) in rows.decode((Int, Double, Double).self) {
+                return DialSlots(count: k, firstIn: .milliseconds(Int64(max(0, firstIn) * 1000)), callsPerSecond: cps)
+            }
+            try await client.query("""
+                INSERT INTO twilio_pacing (subaccount_sid, calls_per_second) VALUES (\(subaccount), \(defaultCallsPerSecond))
+                ON CONFLICT (subaccount_sid) DO NOTHING
+                """, logger: logger)
+        }
+        return DialSlots(count: 0, firstIn: .seconds(1), callsPerSecond: defaultCallsPerSecond)
+    }
+
+    /// A 429 pauses the whole subaccount for Retry-After: no worker gets a slot before then.
+    public func pauseSubaccount(_ subaccount: String, for delay: Duration) async throws {
+        try await client.query("""
+            UPDATE twilio_pacing SET paused_until = greatest(coalesce(paused_until, now()), now() + make_interval(secs => \(delay.seconds))),
+                updated_at = now()
+            WHERE subaccount_sid = \(subaccount)
+            """, logger: logger)
+    }
+
+    /// Sets a subaccount's calls per second (what the account is configured for at Twilio).
+    public func setCallsPerSecond(subaccount: String, _ callsPerSecond: Double) async throws {
+        try await client.query("""
+            INSERT INTO twilio_pacing (subaccount_sid, calls_per_second) VALUES (\(subaccount), \(callsPerSecond))
+            ON CONFLICT (subaccount_sid) DO UPDATE SET calls_per_second = excluded.calls_per_second, updated_at = now()
+            """, logger: logger)
+    }
+}
