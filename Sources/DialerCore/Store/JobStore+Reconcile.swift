@@ -28,6 +28,10 @@ public struct DialSlots: Sendable, Hashable {
 }
 
 extension JobStore {
+    /// Slots are spaced for 90% of the configured rate: timers in different processes wake a few milliseconds late or
+    /// early, and the headroom keeps any one-second window of actual sends within the account's calls per second.
+    static let pacingHeadroom = 0.9
+
     /// Leases up to `limit` in-doubt jobs due for reconciliation. SKIP LOCKED and the lease keep two reconcilers from
     /// asking about the same job; a reconciler that dies leaves a lease that expires, and the job is picked up again.
     public func claimInDoubt(limit: Int, worker: String, lease: Duration) async throws -> [InDoubtCall] {
@@ -65,7 +69,7 @@ extension JobStore {
         for _ in 0..<2 {
             let rows = try await client.query("""
                 WITH cur AS (
-                    SELECT subaccount_sid, calls_per_second AS cps, greatest(tat, now(), coalesce(paused_until, now())) AS base
+                    SELECT subaccount_sid, calls_per_second * \(Self.pacingHeadroom) AS cps, greatest(tat, now(), coalesce(paused_until, now())) AS base
                     FROM twilio_pacing WHERE subaccount_sid = \(subaccount) FOR UPDATE
                 ), slot_grant AS (
                     SELECT subaccount_sid, cps, base,

@@ -1,0 +1,108 @@
+import DialerCore
+import FakeTwilio
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Worker processes killed with SIGKILL again and again while Twilio fails in every ambiguous way: no job is lost and
+/// none is dialed twice. Bounded: a few hundred jobs, about half a minute.
+@Suite("Chaos: SIGKILLed workers, ambiguous Twilio failures, shared pacing", .serialized)
+struct ChaosTests {
+    final class Worker: @unchecked Sendable {
+        let process = Process()
+        let exited = AsyncStream<Int32>.makeStream()
+    }
+
+    static func spawn(_ environment: [String: String]) throws -> Worker {
+        let worker = Worker()
+        worker.process.executableURL = CLITests.binary
+        worker.process.arguments = ["run"]
+        worker.process.environment = environment
+        worker.process.standardOutput = FileHandle.nullDevice
+        worker.process.standardError = FileHandle.nullDevice
+        worker.process.terminationHandler = { worker.exited.continuation.yield($0.terminationStatus) }
+        try worker.process.run()
+        return worker
+    }
+
+    @Test("SIGKILL storm with 5xx-after-create, timeouts-after-create and 429s: every job final, each dialed exactly once, pacing held")
+    func sigkillStorm() async throws {
+        let fake = Fixture.fake()
+        // ops/chaos runs this at a larger size through these variables; CI uses the defaults (about half a minute).
+        let env = ProcessInfo.processInfo.environment
+        let jobs = env["DIALER_CHAOS_JOBS"].flatMap(Int.init) ?? 400
+        let killFor = Duration.seconds(env["DIALER_CHAOS_SECONDS"].flatMap(Int.init) ?? 20)
+        let cps = 25.0
+        let deadline = killFor + .seconds(Int(Double(jobs) / cps * 1.5) + 90)
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, schema in
+                try await Fixture.tenant(store)
+                try await store.setCallsPerSecond(subaccount: Fixture.subaccount, cps)
+                let destinations = Fixture.destinations(jobs, start: 500_000)
+                for (i, to) in destinations.enumerated() {
+                    switch i % 20 {
+                    case 0, 1: await fake.ledger.script(to: to, [FakeResponse(status: 500, createFirst: true)])
+                    case 2: await fake.ledger.script(to: to, [FakeResponse(status: 201, delayMilliseconds: 1_500, createFirst: true)])
+                    case 3: await fake.ledger.script(to: to, [FakeResponse(status: 429, retryAfter: "1")])
+                    case 4: await fake.ledger.script(to: to, [FakeResponse(status: 503)])
+                    default: break
+                    }
+                }
+                let ids = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) }).map(\.jobID)
+                var workerEnv = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                workerEnv.merge([
+                    "DIALER_CALLS_PER_SECOND": "1000", "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1",
+                    "DIALER_RECOVERY_SECONDS": "1", "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200",
+                    "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200", "DIALER_LOG_LEVEL": "error",
+                ]) { $1 }
+                var workers = try (0..<3).map { _ in try Self.spawn(workerEnv) }
+                var kills = 0
+                let start = ContinuousClock.now
+                var finalCount = 0
+                while ContinuousClock.now - start < deadline {
+                    try await Task.sleep(for: .milliseconds(1_200))
+                    if ContinuousClock.now - start < killFor {
+                        let victim = Int.random(in: 0..<workers.count)
+                        kill(workers[victim].process.processIdentifier, SIGKILL)
+                        var statuses = workers[victim].exited.stream.makeAsyncIterator()
+                        _ = await statuses.next()
+                        kills += 1
+                        workers[victim] = try Self.spawn(workerEnv)
+                    }
+                    finalCount = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state IN ('dialed', 'failed')")
+                    if finalCount == jobs { break }
+                }
+                for worker in workers { kill(worker.process.processIdentifier, SIGTERM) }
+                for worker in workers {
+                    var statuses = worker.exited.stream.makeAsyncIterator()
+                    #expect(await statuses.next() == 0)
+                }
+                let calls = await fake.ledger.calls
+                let perDestination = Dictionary(grouping: calls, by: \.to)
+                let duplicates = perDestination.values.filter { $0.count > 1 }.count
+                let dialed = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'")
+                let lost = jobs - finalCount
+                print("chaos: jobs=\(jobs) kills=\(kills) dials=\(calls.count) duplicates=\(duplicates) lost=\(lost)")
+                #expect(kills >= 10)
+                #expect(finalCount == jobs, "jobs not final: \(jobs - finalCount)")
+                #expect(duplicates == 0)
+                #expect(dialed == jobs)
+                #expect(calls.count == jobs)
+                // Every dialed job carries the SID of the one call the fake created for its destination.
+                for id in ids.prefix(50) {
+                    let job = try #require(try await store.job(id))
+                    #expect(perDestination[job.destination]?.first?.sid == job.callSID)
+                }
+                // Pacing: no one-second window of the ledger holds more calls than the subaccount's calls per second.
+                let times = calls.map(\.createdAt.timeIntervalSince1970).sorted()
+                var worst = 0
+                var lower = 0
+                for upper in times.indices {
+                    while times[upper] - times[lower] >= 1 { lower += 1 }
+                    worst = max(worst, upper - lower + 1)
+                }
+                #expect(worst <= Int(cps), "a one-second window held \(worst) calls")
+            }
+        }
+    }
+}
