@@ -13,6 +13,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let loaded = try settings.load(requireTwilio: true)
         let logger = try settings.logger()
+        try await withDatabase(loaded, logger: logger) { try await requireCurrentSchema($0) }
         try await runWorker(loaded, mode: .service, logger: logger)
     }
 }

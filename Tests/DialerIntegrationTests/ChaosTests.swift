@@ -106,3 +106,39 @@ struct ChaosTests {
         }
     }
 }
+
+@Suite("Faults: Twilio refusing connections")
+struct TwilioOutageTests {
+    @Test("while Twilio refuses connections jobs back off without being dialed twice, and all finish once it returns")
+    func refusedThenBack() async throws {
+        // Find a free port, then keep it closed for a while.
+        let port = try await Fixture.fake().withRunning { url in Int(url.split(separator: ":").last!)! }
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let destinations = Fixture.destinations(60, start: 700_000)
+            _ = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) })
+            let fake = FakeTwilio(configuration: .init(port: port, username: Fixture.username, password: Fixture.password), logger: TestDatabase.logger)
+            var tuned = Fixture.worker(concurrency: 8, backoffBase: .milliseconds(300))
+            tuned.retryPolicy.backoff.cap = .seconds(1)
+            let configuration = tuned
+            let baseURL = "http://127.0.0.1:\(port)"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), worker: configuration, wait: .seconds(30))
+                }
+                // Twilio is down for two seconds: every attempt is refused before sending.
+                try await Task.sleep(for: .seconds(2))
+                let refused = try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE outcome = 'retryable' AND NOT possibly_dialed")
+                #expect(refused > 0)
+                group.addTask { try await fake.run() }
+                try await group.next()
+                group.cancelAll()
+            }
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'") == 60)
+            let calls = await fake.ledger.calls
+            #expect(calls.count == 60)
+            #expect(Set(calls.map(\.to)).count == 60)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE possibly_dialed") == 0)
+        }
+    }
+}
