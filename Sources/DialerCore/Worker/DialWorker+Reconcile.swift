@@ -19,7 +19,14 @@ extension DialWorker {
                             self.stats.update { counts in
                                 guard applied else { return }
                                 counts.reconciled += 1
-                                if outcome.state == .dialed { counts.dialed += 1 } else if outcome.state == .failed { counts.failed += 1 }
+                                switch outcome.state {
+                                case .dialed: counts.dialed += 1
+                                case .failed:
+                                    counts.failed += 1
+                                    counts.failedByCode[outcome.error?.error.rawValue ?? "unknown", default: 0] += 1
+                                case .retrying: counts.retried += 1
+                                default: break
+                                }
                             }
                             self.logger.notice("reconciled", metadata: [
                                 "job.id": "\(call.jobID)", "tenant": "\(call.tenantID)", "attempt": "\(call.attempt)", "outcome": "\(outcome.outcome)",
