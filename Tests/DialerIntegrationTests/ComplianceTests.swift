@@ -133,3 +133,21 @@ struct ComplianceTests {
         #expect(json["rule"]?.stringValue?.contains("LA no calls on Sunday") == true)
     }
 }
+
+@Suite("Compliance: the tenant's own window")
+struct TenantWindowTests {
+    @Test("a tenant's stricter window defers a call the law would allow, and the claim carries it")
+    func tenantWindow() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            try await store.upsertTenant(id: "acme", verification: .approved, subaccountSID: Fixture.subaccount, callWindow: DailyWindow("11:00-17:00"))
+            _ = try await store.enqueue([try Fixture.request("+12125551234")])
+            let call = try #require(try await store.claim(limit: 1, worker: "w", lease: .seconds(30)).first)
+            #expect(call.tenantWindow == DailyWindow("11:00-17:00"))
+            // 10:00 in New York: legal federally, before the tenant's 11:00.
+            let decision = DialGate().decide(call, at: ISO8601DateFormatter().date(from: "2026-12-02T15:00:00Z")!)
+            #expect(decision.verdict == .deferred(until: ISO8601DateFormatter().date(from: "2026-12-02T16:00:00Z")!))
+            #expect(decision.rule.contains("tenant 11:00-17:00"))
+        }
+    }
+}

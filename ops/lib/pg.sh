@@ -8,17 +8,21 @@ set -euo pipefail
 PG_VERSION=15
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/$PG_VERSION/bin}
 PG_PORT=${DIALER_PG_PORT:-55432}
+if [ -n "${DIALER_PG_PORT:-}" ]; then DIALER_PG_PORT_FIXED=1; fi
 PG_DB=${DIALER_PG_DB:-dialer}
 PG_ROLE=dialer
 
+# Runs a command as the postgres user, from /, since the project folder may not be readable to that user.
 as_postgres() {
-    if [ "$(id -un)" = postgres ]; then "$@"; return; fi
+    if [ "$(id -un)" = postgres ]; then (cd / && "$@"); return; fi
     if [ "$(id -u)" -eq 0 ]; then
-        if command -v runuser >/dev/null 2>&1; then runuser -u postgres -- "$@"; else su postgres -s /bin/sh -c "$(printf '%q ' "$@")"; fi
+        if command -v runuser >/dev/null 2>&1; then (cd / && runuser -u postgres -- "$@"); else (cd / && su postgres -s /bin/sh -c "$(printf '%q ' "$@")"); fi
     else
-        sudo -u postgres "$@"
+        (cd / && sudo -u postgres "$@")
     fi
 }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pg_install() {
     [ -x "$PG_BIN/initdb" ] && return 0
@@ -53,6 +57,10 @@ pg_up() {
         mkdir -p "$dir"; chown postgres: "$dir" 2>/dev/null || true
     fi
     if [ ! -s "$PGDATA_DIR/PG_VERSION" ]; then
+        # A port another cluster already uses (an earlier clone's, a system one) is skipped; the choice is kept with the cluster.
+        if [ -z "${DIALER_PG_PORT_FIXED:-}" ]; then
+            while port_in_use "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
+        fi
         as_postgres mkdir -p "$PGDATA_DIR" "$PG_SOCKET_DIR"
         as_postgres "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
         cat <<CONF | as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null
@@ -68,6 +76,8 @@ CONF
         printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' | as_postgres tee "$PGDATA_DIR/pg_hba.conf" >/dev/null
     fi
     as_postgres mkdir -p "$PG_SOCKET_DIR"
+    PG_PORT=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$PGDATA_DIR/postgresql.conf" 2>/dev/null | tail -1 || true)
+    PG_PORT=${PG_PORT:-55432}
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
         as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 start >/dev/null
     fi

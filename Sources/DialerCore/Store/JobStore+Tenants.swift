@@ -4,11 +4,18 @@ import PostgresNIO
 
 extension JobStore {
     /// Creates or updates a tenant.
-    public func upsertTenant(id: String, name: String = "", verification: VerificationStatus, subaccountSID: String?) async throws {
+    /// - Parameter callWindow: the tenant's own daily window in the callee's local time (it can only narrow the legal one).
+    public func upsertTenant(id: String, name: String = "", verification: VerificationStatus, subaccountSID: String?, callWindow: DailyWindow? = nil)
+        async throws
+    {
+        let start = callWindow.map { String($0.description.prefix(5)) }
+        let end = callWindow.map { String($0.description.suffix(5)) }
         try await client.query("""
-            INSERT INTO tenants (id, name, verification_status, twilio_subaccount_sid) VALUES (\(id), \(name), \(verification.rawValue), \(subaccountSID))
+            INSERT INTO tenants (id, name, verification_status, twilio_subaccount_sid, call_window_start, call_window_end)
+            VALUES (\(id), \(name), \(verification.rawValue), \(subaccountSID), \(start)::time, \(end)::time)
             ON CONFLICT (id) DO UPDATE SET name = excluded.name, verification_status = excluded.verification_status,
-                twilio_subaccount_sid = excluded.twilio_subaccount_sid, updated_at = now()
+                twilio_subaccount_sid = excluded.twilio_subaccount_sid, call_window_start = excluded.call_window_start,
+                call_window_end = excluded.call_window_end, updated_at = now()
             """, logger: logger)
     }
 
