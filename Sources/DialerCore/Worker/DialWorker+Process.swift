@@ -123,33 +123,26 @@ extension DialWorker {
     }
 
     /// Waits for a dial slot of the subaccount (shared by all workers through `twilio_pacing`); returns how long it waited.
-    /// Gives up after `maxPacingWait`. A database error skips pacing for this dial rather than losing the job's turn.
+    /// Gives up after `maxPacingWait`.
     private func pace(_ subaccount: String) async -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
         while true {
             let waited = clock.now - start
-            if waited >= configuration.maxPacingWait { return waited }
-            let slots: DialSlots
-            do {
-                slots = try await store.reserveDialSlots(subaccount: subaccount, count: 1, defaultCallsPerSecond: configuration.defaultCallsPerSecond,
-                                                         maxAhead: configuration.pacingMaxAhead)
-            } catch {
-                logger.warning("pacing unavailable; dialing without a slot", metadata: ["error": "\(String(reflecting: error))"])
-                return waited
-            }
-            if slots.count > 0 {
-                if slots.firstIn > .zero {
+            if waited >= configuration.maxPacingWait || Task.isCancelled { return waited }
+            switch await pacer.slot(subaccount) {
+            case .slot(let delay):
+                if delay > .zero {
                     stats.update { $0.pacingWaits += 1 }
-                    try? await Task.sleep(for: slots.firstIn)
+                    try? await Task.sleep(for: delay)
                 }
                 return clock.now - start
+            case .saturated(let wait):
+                stats.update { $0.pacingWaits += 1 }
+                try? await Task.sleep(for: max(.milliseconds(20), min(wait, .seconds(5))) + .milliseconds(Int64.random(in: 0...20)))
+            case .again:
+                continue
             }
-            stats.update { $0.pacingWaits += 1 }
-            // Saturated or paused: the next slot is more than pacingMaxAhead away; look again in a little while.
-            let untilGrantable = slots.firstIn - configuration.pacingMaxAhead
-            try? await Task.sleep(for: max(.milliseconds(20), min(untilGrantable, .seconds(5))) + .milliseconds(Int64.random(in: 0...20)))
-            if Task.isCancelled { return clock.now - start }
         }
     }
 

@@ -25,6 +25,7 @@ public struct DialWorker: Service {
     public let stats: WorkerStats
     let logger: Logger
     let leases = LeaseRegistry()
+    let pacer: Pacer
 
     public init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(), logger: Logger) {
         self.store = store
@@ -35,6 +36,8 @@ public struct DialWorker: Service {
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.workerID)"
         self.logger = logger
+        self.pacer = Pacer(store: store, defaultCallsPerSecond: configuration.defaultCallsPerSecond, maxAhead: configuration.pacingMaxAhead,
+                           logger: logger)
     }
 
     enum Event: Sendable {
