@@ -67,6 +67,8 @@ public struct DialerSettings: Sendable {
             throw SettingError(setting: "DATABASE_URL", problem: "must look like postgres://user@host:port/database")
         }
 
+        let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
+        let concurrency = try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096)
         var twilio: TwilioConfiguration?
         if requireTwilio {
             let sid = try required("TWILIO_ACCOUNT_SID")
@@ -77,15 +79,12 @@ public struct DialerSettings: Sendable {
             let base = try url("TWILIO_BASE_URL", value("TWILIO_BASE_URL") ?? "https://api.twilio.com")
             let voice = try url("DIALER_VOICE_URL", try required("DIALER_VOICE_URL"))
             let callback = try value("DIALER_STATUS_CALLBACK_URL").map { raw throws(SettingError) in try url("DIALER_STATUS_CALLBACK_URL", raw) }
-            let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
-            let concurrency = try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096)
             twilio = TwilioConfiguration(baseURL: base, username: sid, secret: Secret(token), voiceURL: voice, statusCallbackURL: callback,
                                          requestTimeout: .seconds(timeout), maxConnections: min(concurrency, 256))
         }
         let backoff = Backoff(base: .milliseconds(try integer("DIALER_BACKOFF_BASE_MS", default: 1000, range: 1...3_600_000)),
                               cap: .seconds(try integer("DIALER_BACKOFF_CAP_SECONDS", default: 300, range: 1...86_400)))
         let lease = try integer("DIALER_LEASE_SECONDS", default: 30, range: 5...86_400)
-        let timeout = try integer("DIALER_TWILIO_TIMEOUT_SECONDS", default: 15, range: 1...120)
         guard lease > timeout + 5 else {
             throw SettingError(setting: "DIALER_LEASE_SECONDS", problem: "must exceed DIALER_TWILIO_TIMEOUT_SECONDS by more than 5 (a lease must outlive a dial)")
         }
@@ -101,7 +100,7 @@ public struct DialerSettings: Sendable {
             gateOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))
         }
         var worker = WorkerConfiguration(
-            concurrency: try integer("DIALER_CONCURRENCY", default: 32, range: 1...4096),
+            concurrency: concurrency,
             claimBatch: try integer("DIALER_CLAIM_BATCH", default: 32, range: 1...5000),
             lease: .seconds(lease),
             pollInterval: .milliseconds(try integer("DIALER_POLL_MS", default: 1000, range: 10...600_000)),
