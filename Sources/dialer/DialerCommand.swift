@@ -1,5 +1,6 @@
 import ArgumentParser
 import DialerCore
+import DialerOps
 import Foundation
 import Logging
 import PostgresNIO
@@ -10,8 +11,8 @@ struct DialerCommand: AsyncParsableCommand {
         commandName: "dialer",
         abstract: "OpenPhn's outbound-call worker: claims call jobs from PostgreSQL and dials them through Twilio.",
         subcommands: [
-            Migrate.self, Run.self, Drain.self, Status.self, Enqueue.self, CheckCommand.self, ExplainCommand.self, DNCCommand.self, TenantCommand.self,
-            FakeTwilioCommand.self,
+            Migrate.self, Run.self, Drain.self, Status.self, Enqueue.self, Pause.self, Resume.self, Cancel.self, Retry.self, Prune.self,
+            CheckCommand.self, ExplainCommand.self, DNCCommand.self, TenantCommand.self, FakeTwilioCommand.self,
         ])
 }
 
@@ -31,6 +32,10 @@ struct SettingOptions: ParsableArguments {
     var pollMs: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (overrides DIALER_LOG_LEVEL).")
     var logLevel: String?
+    @Option(help: "Log lines: text or json (overrides DIALER_LOG_FORMAT).")
+    var logFormat: String?
+    @Option(help: "host:port of the ops HTTP server (/metrics, /healthz, /readyz), or off (overrides DIALER_OPS_ADDRESS).")
+    var opsAddress: String?
 
     /// The environment with the flags laid over it.
     var environment: [String: String] {
@@ -38,7 +43,8 @@ struct SettingOptions: ParsableArguments {
         let overrides: [(String, String?)] = [
             ("DATABASE_URL", databaseURL), ("TWILIO_BASE_URL", twilioBaseURL), ("DIALER_CONCURRENCY", concurrency.map(String.init)),
             ("DIALER_CLAIM_BATCH", claimBatch.map(String.init)), ("DIALER_BACKOFF_BASE_MS", backoffBaseMs.map(String.init)),
-            ("DIALER_POLL_MS", pollMs.map(String.init)), ("DIALER_LOG_LEVEL", logLevel),
+            ("DIALER_POLL_MS", pollMs.map(String.init)), ("DIALER_LOG_LEVEL", logLevel), ("DIALER_LOG_FORMAT", logFormat),
+            ("DIALER_OPS_ADDRESS", opsAddress),
         ]
         for case (let name, let value?) in overrides { env[name] = value }
         return env
@@ -60,22 +66,41 @@ struct SettingOptions: ParsableArguments {
             printError("dialer: DIALER_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(raw)'")
             throw ExitCode(2)
         }
-        LoggingBootstrap.once(level: level)
+        let rawFormat = (environment["DIALER_LOG_FORMAT"] ?? "text").lowercased()
+        guard let format = LogFormat(rawValue: rawFormat) else {
+            printError("dialer: DIALER_LOG_FORMAT must be text or json; got '\(rawFormat)'")
+            throw ExitCode(2)
+        }
+        LoggingBootstrap.once(level: level, format: format)
         return Logger(label: label)
     }
 }
 
 enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, format: LogFormat = .text) {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
+}
+
+/// Who ran an operator command, for the audit rows: `operator:USER@HOST`.
+var operatorID: String {
+    let environment = ProcessInfo.processInfo.environment
+    let user = environment["SUDO_USER"] ?? environment["USER"] ?? getpwuid(getuid()).flatMap { String(cString: $0.pointee.pw_name) } ?? "uid\(getuid())"
+    return "operator:\(user)@\(ProcessInfo.processInfo.hostName)"
 }
 
 func printError(_ line: String) {

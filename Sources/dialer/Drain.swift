@@ -9,18 +9,24 @@ struct Drain: AsyncParsableCommand {
     @OptionGroup var settings: SettingOptions
     @Option(help: "Also wait for retries and deferrals that fall due within this many seconds.")
     var waitForRetries: Int = 0
+    @Option(help: "Only this tenant's jobs.") var tenant: String?
+    @Option(help: "Only this campaign's jobs.") var campaign: String?
 
     func run() async throws {
-        let loaded = try settings.load(requireTwilio: true)
+        var loaded = try settings.load(requireTwilio: true)
+        loaded.worker.tenantScope = tenant
+        loaded.worker.campaignScope = campaign
         let logger = try settings.logger()
+        let (tenant, campaign) = (tenant, campaign)
         let due = try await withDatabase(loaded, logger: logger) { store in
             try await requireCurrentSchema(store)
-            return try await store.dueCount()
+            return try await store.dueCount(tenant: tenant, campaign: campaign)
         }
         let stats = WorkerStats()
         let started = ContinuousClock.now
         let progress = Progress(total: due, stats: stats, started: started)
-        print("drain: \(due) job(s) due now")
+        let slice = [tenant.map { "tenant \($0)" }, campaign.map { "campaign \($0)" }].compactMap { $0 }.joined(separator: ", ")
+        print("drain: \(due) job(s) due now" + (slice.isEmpty ? "" : " (\(slice))"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await progress.run() }
             try await runWorker(loaded, mode: .drain(waitForScheduled: waitForRetries > 0 ? .seconds(waitForRetries) : nil), stats: stats, logger: logger)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DialerCore
+import DialerOps
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -14,22 +15,44 @@ struct Run: AsyncParsableCommand {
         let loaded = try settings.load(requireTwilio: true)
         let logger = try settings.logger()
         try await withDatabase(loaded, logger: logger) { try await requireCurrentSchema($0) }
-        try await runWorker(loaded, mode: .service, logger: logger)
+        try await runWorker(loaded, mode: .service, withOperations: true, logger: logger)
     }
 }
 
 /// Runs the worker in a ServiceGroup with the database client, so SIGTERM/SIGINT shut it down gracefully and the
 /// client outlives the worker.
-func runWorker(_ settings: DialerSettings, mode: DialWorker.Mode, stats: WorkerStats = WorkerStats(), logger: Logger) async throws {
+///
+/// With `withOperations` (`dialer run`), the group also holds the ops HTTP server (/metrics, /healthz, /readyz), the
+/// queue-depth gauges and automatic retention. Services stop in reverse order: the worker first (readiness turns false
+/// at once and stays served while in-flight dials finish), the database client last.
+func runWorker(_ settings: DialerSettings, mode: DialWorker.Mode, stats: WorkerStats = WorkerStats(), withOperations: Bool = false, logger: Logger) async throws {
     guard let twilio = settings.twilio else { return }
     let pgConfig = try JobStore.configuration(url: settings.databaseURL, maxConnections: 8)
     let client = PostgresClient(configuration: pgConfig, backgroundLogger: logger)
     let store = JobStore(client: client, logger: logger)
+    var operations: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    let metrics: DialerMetrics
+    if withOperations {
+        let registry = PrometheusMetrics.bootstrap()
+        metrics = DialerMetrics()
+        let ops = settings.operations
+        let readiness = Readiness(store: store, stats: stats, metrics: metrics)
+        if let address = ops.opsAddress {
+            let server = OpsServer(host: address.host, port: address.port, registry: registry, readiness: readiness, logger: logger)
+            operations.append(.init(service: server.application()))
+        }
+        operations.append(.init(service: QueueGaugeRefresher(store: store, metrics: metrics, readiness: readiness, interval: ops.metricsRefresh,
+                                                             logger: logger)))
+        operations.append(.init(service: RetentionService(store: store, metrics: metrics, retention: ops.retention, interval: ops.retentionInterval,
+                                                          logger: logger)))
+    } else {
+        metrics = DialerMetrics()
+    }
     try await TwilioClient.with(twilio, logger: logger) { twilioClient in
-        let worker = DialWorker(store: store, twilio: twilioClient, configuration: settings.worker, mode: mode, stats: stats, logger: logger)
+        let worker = DialWorker(store: store, twilio: twilioClient, configuration: settings.worker, mode: mode, stats: stats, metrics: metrics,
+                                logger: logger)
         var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: client),
+            services: [.init(service: client)] + operations + [
                 .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

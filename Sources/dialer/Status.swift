@@ -3,7 +3,8 @@ import DialerCore
 import Foundation
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Jobs by tenant, campaign and state, and how late the oldest due job is.")
+    static let configuration = CommandConfiguration(
+        abstract: "The queue at a glance: jobs by state, tenant and campaign, how late the oldest due job is, pauses, stuck leases, recent failures by code, table health.")
     @OptionGroup var settings: SettingOptions
     @Option(help: "Only this tenant.") var tenant: String?
     @Option(help: "Only this campaign.") var campaign: String?
@@ -12,38 +13,56 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let loaded = try settings.load(requireTwilio: false)
         let logger = try settings.logger()
-        let rows = try await withDatabase(loaded, logger: logger) { store in
+        let (tenant, campaign) = (tenant, campaign)
+        let (rows, facts) = try await withDatabase(loaded, logger: logger) { store in
             try await requireCurrentSchema(store)
-            return try await store.status(tenant: tenant, campaign: campaign)
+            return (try await store.status(tenant: tenant, campaign: campaign), try await store.statusFacts())
         }
-        if json {
-            print(StatusReport(rows: rows).jsonText)
-            return
-        }
-        print(StatusReport(rows: rows).table)
+        let report = StatusReport(rows: rows, facts: facts)
+        print(json ? report.jsonText : report.table, terminator: json ? "\n" : "")
     }
 }
 
-/// `dialer status` output: totals by state, then one line per tenant and campaign.
+/// `dialer status` output: totals by state, the facts an operator checks first, then one line per tenant and campaign.
 struct StatusReport {
     let rows: [QueueStatusRow]
+    let facts: StatusFacts
 
     var totals: [JobState: Int] { rows.reduce(into: [:]) { $0[$1.state, default: 0] += $1.count } }
     var oldestDueAge: Double? { rows.compactMap(\.oldestDueAgeSeconds).max() }
 
     var table: String {
         var out = "state       jobs\n"
-        for state in JobState.allCases { out += state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + "\(totals[state] ?? 0)\n" }
-        out += "oldest due job: " + (oldestDueAge.map { String(format: "%.1fs behind", $0) } ?? "none due") + "\n\n"
-        out += "tenant               campaign             " + JobState.allCases.map { $0.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + "oldest due\n"
+        for state in JobState.allCases {
+            out += pad(state.rawValue, 12) + "\(totals[state] ?? 0)" + (state.isFinal ? "  (finished in the last 24 h)" : "") + "\n"
+        }
+        out += "oldest due job: " + (oldestDueAge.map { String(format: "%.1fs behind", $0) } ?? "none due") + "\n"
+        out += "expired leases: \(facts.expiredLeases)" + (facts.expiredLeases > 0 ? "  (a worker died or hangs; recovery reconciles them)" : "") + "\n"
+        if facts.pauses.isEmpty {
+            out += "paused: none\n"
+        } else {
+            out += "paused:\n"
+            for pause in facts.pauses {
+                out += "  " + describe(tenant: pause.tenantID, campaign: pause.campaignID) + " since \(Self.iso(pause.pausedAt)) by \(pause.pausedBy)"
+                    + (pause.reason.isEmpty ? "" : ": \(pause.reason)") + "\n"
+            }
+        }
+        if !facts.failuresByCode.isEmpty {
+            out += "failed in the last 24 h by error: "
+                + facts.failuresByCode.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n"
+        }
+        for table in facts.tables {
+            out += "table \(pad(table.table, 14)) live=\(table.liveTuples) dead=\(table.deadTuples) last vacuum: "
+                + (table.lastVacuum.map(Self.iso) ?? "never") + " (autovacuums: \(table.autovacuumCount))\n"
+        }
+        out += "\n" + pad("tenant", 21) + pad("campaign", 21) + JobState.allCases.map { pad($0.rawValue, 10) }.joined() + "oldest due\n"
         let groups = Dictionary(grouping: rows) { "\($0.tenantID)\u{0}\($0.campaignID ?? "")" }
         for key in groups.keys.sorted() {
             let group = groups[key]!
             let counts = Dictionary(group.map { ($0.state, $0.count) }, uniquingKeysWith: +)
             let age = group.compactMap(\.oldestDueAgeSeconds).max().map { String(format: "%.1fs", $0) } ?? "-"
-            out += group[0].tenantID.padding(toLength: 21, withPad: " ", startingAt: 0)
-                + (group[0].campaignID ?? "-").padding(toLength: 21, withPad: " ", startingAt: 0)
-                + JobState.allCases.map { "\(counts[$0] ?? 0)".padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() + age + "\n"
+            out += pad(group[0].tenantID, 21) + pad(group[0].campaignID ?? "-", 21)
+                + JobState.allCases.map { pad("\(counts[$0] ?? 0)", 10) }.joined() + age + "\n"
         }
         return out
     }
@@ -57,8 +76,28 @@ struct StatusReport {
                 "count": .number(Double(row.count)), "oldest_due_age_seconds": row.oldestDueAgeSeconds.map(JSONValue.number) ?? .null,
             ])
         }
+        let pauses: [JSONValue] = facts.pauses.map { pause in
+            .object([
+                "tenant_id": .string(pause.tenantID), "campaign_id": pause.campaignID.map(JSONValue.string) ?? .null, "reason": .string(pause.reason),
+                "paused_by": .string(pause.pausedBy), "paused_at": .string(Self.iso(pause.pausedAt)),
+            ])
+        }
+        let tables: [String: JSONValue] = Dictionary(uniqueKeysWithValues: facts.tables.map { table in
+            (table.table, JSONValue.object([
+                "live_tuples": .number(Double(table.liveTuples)), "dead_tuples": .number(Double(table.deadTuples)),
+                "last_vacuum": table.lastVacuum.map { .string(Self.iso($0)) } ?? .null, "autovacuum_count": .number(Double(table.autovacuumCount)),
+            ]))
+        })
         return JSONValue.object([
-            "totals": .object(totalsJSON), "oldest_due_age_seconds": oldestDueAge.map(JSONValue.number) ?? .null, "groups": .array(groups),
+            "totals": .object(totalsJSON), "finished_window_hours": 24, "oldest_due_age_seconds": oldestDueAge.map(JSONValue.number) ?? .null,
+            "expired_leases": .number(Double(facts.expiredLeases)), "paused": .array(pauses),
+            "failed_by_error_24h": .object(facts.failuresByCode.mapValues { .number(Double($0)) }), "tables": .object(tables), "groups": .array(groups),
         ]).jsonText
     }
+
+    static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
 }

@@ -46,6 +46,8 @@ struct CLITests {
         var env = [
             "TWILIO_ACCOUNT_SID": Fixture.username, "TWILIO_AUTH_TOKEN": Fixture.password, "DIALER_VOICE_URL": "http://127.0.0.1:9/agent",
             "DIALER_LOG_LEVEL": "info", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z", "DIALER_CALLS_PER_SECOND": "1000",
+            // Many workers run at once in the tests: each takes a free port for its ops server.
+            "DIALER_OPS_ADDRESS": "127.0.0.1:0",
         ]
         if let schema { env["DATABASE_URL"] = try TestDatabase.url + "?search_path=\(schema)" }
         if let fakeURL { env["TWILIO_BASE_URL"] = fakeURL }

@@ -126,9 +126,13 @@ struct TwilioOutageTests {
                 group.addTask {
                     try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), worker: configuration, wait: .seconds(30))
                 }
-                // Twilio is down for two seconds: every attempt is refused before sending.
+                // Twilio is down for at least two seconds, and until attempts have been refused (before sending) and backed off.
                 try await Task.sleep(for: .seconds(2))
-                let refused = try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE outcome = 'retryable' AND NOT possibly_dialed")
+                var refused = 0
+                for _ in 0..<100 where refused == 0 {
+                    refused = try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE outcome = 'retryable' AND NOT possibly_dialed")
+                    if refused == 0 { try await Task.sleep(for: .milliseconds(200)) }
+                }
                 #expect(refused > 0)
                 group.addTask { try await fake.run() }
                 try await group.next()

@@ -15,6 +15,7 @@ public struct DialerSettings: Sendable {
     public var databaseURL: String
     public var twilio: TwilioConfiguration?
     public var worker: WorkerConfiguration
+    public var operations: OperationsSettings
 
     /// Every variable the worker reads, with its meaning (the README's configuration table comes from the same list).
     public static let variables: [(name: String, meaning: String)] = [
@@ -35,6 +36,11 @@ public struct DialerSettings: Sendable {
         ("DIALER_BACKOFF_CAP_SECONDS", "longest retry delay (default 300)"),
         ("DIALER_TWILIO_TIMEOUT_SECONDS", "whole Create Call request timeout (default 15)"),
         ("DIALER_SHUTDOWN_TIMEOUT_SECONDS", "time in-flight dials get after SIGTERM (default 30)"),
+        ("DIALER_OPS_ADDRESS", "host:port of the ops HTTP server of `dialer run` (/metrics, /healthz, /readyz); port 0 picks one; `off` disables (default 127.0.0.1:9464)"),
+        ("DIALER_LOG_FORMAT", "text (human lines, the default) or json (one JSON object per line)"),
+        ("DIALER_RETENTION_DAYS", "finished jobs and their attempts older than this are pruned by the running worker (default 90; 0 turns it off). call_attempts is the dial-time compliance record: archive it first if you must keep it longer"),
+        ("DIALER_RETENTION_INTERVAL_SECONDS", "how often the worker prunes (default 300; one process of the fleet at a time)"),
+        ("DIALER_METRICS_REFRESH_SECONDS", "how often queue depth gauges are read from the database (default 15)"),
         ("DIALER_GATE_TIME", "demos and tests only: evaluate calling hours as if the clock had been this ISO-8601 instant at start; refused unless TWILIO_BASE_URL is loopback"),
     ]
 
@@ -110,6 +116,48 @@ public struct DialerSettings: Sendable {
         worker.gateClockOffset = gateOffset
         worker.reconcileDelay = .seconds(try integer("DIALER_RECONCILE_DELAY_SECONDS", default: 30, range: 1...3600))
         worker.defaultCallsPerSecond = Double(try integer("DIALER_CALLS_PER_SECOND", default: 1, range: 1...10_000))
-        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker)
+        let opsRaw = value("DIALER_OPS_ADDRESS") ?? "127.0.0.1:9464"
+        guard let opsAddress = OperationsSettings.parseAddress(opsRaw) else {
+            throw SettingError(setting: "DIALER_OPS_ADDRESS", problem: "must be host:port (port 0 picks a free one) or off, got '\(opsRaw)'")
+        }
+        let logFormat = value("DIALER_LOG_FORMAT")?.lowercased() ?? "text"
+        guard let format = LogFormat(rawValue: logFormat) else {
+            throw SettingError(setting: "DIALER_LOG_FORMAT", problem: "must be text or json, got '\(logFormat)'")
+        }
+        let operations = OperationsSettings(
+            opsAddress: opsAddress, logFormat: format,
+            retention: .seconds(86_400 * (try integer("DIALER_RETENTION_DAYS", default: 90, range: 0...36_500))),
+            retentionInterval: .seconds(try integer("DIALER_RETENTION_INTERVAL_SECONDS", default: 300, range: 1...86_400)),
+            metricsRefresh: .seconds(try integer("DIALER_METRICS_REFRESH_SECONDS", default: 15, range: 1...3600)))
+        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations)
+    }
+}
+
+/// How log lines are written.
+public enum LogFormat: String, Sendable {
+    /// Human lines (swift-log's stream format).
+    case text
+    /// One JSON object per line.
+    case json
+}
+
+/// The worker's operations settings: the ops HTTP server, logs, retention and the queue gauges.
+public struct OperationsSettings: Sendable {
+    /// Where `dialer run` serves /metrics, /healthz and /readyz; `nil`: no ops server.
+    public var opsAddress: (host: String, port: Int)?
+    public var logFormat: LogFormat
+    /// Finished jobs older than this are pruned automatically; zero: never.
+    public var retention: Duration
+    public var retentionInterval: Duration
+    public var metricsRefresh: Duration
+
+    /// Parses `host:port`, `[v6]:port` or `off` (`.some(nil)`); `nil` when malformed.
+    public static func parseAddress(_ raw: String) -> (host: String, port: Int)?? {
+        if raw.lowercased() == "off" { return .some(nil) }
+        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(raw[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        return .some((host, port))
     }
 }

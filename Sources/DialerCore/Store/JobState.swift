@@ -1,6 +1,9 @@
 /// The states of `call_jobs.state`; transitions are documented on the table (sql/0001_core.sql) and in the README.
 public enum JobState: String, Sendable, Hashable, CaseIterable, Codable {
-    case queued, deferred, retrying, active
+    case queued, deferred, retrying
+    /// Parked because its tenant or campaign is paused; not claimed until resumed.
+    case paused
+    case active
     case inDoubt = "in_doubt"
     case dialed, failed, cancelled
 

@@ -14,12 +14,19 @@ extension JobStore {
     /// - Parameters:
     ///   - worker: this worker's id, stored as the lease owner.
     ///   - lease: how long the lease lasts without being renewed or released.
-    public func claim(limit: Int, worker: String, lease: Duration) async throws -> [ClaimedCall] {
+    ///   - tenant, campaign: claim only this tenant's (or campaign's) jobs (`dialer drain --tenant/--campaign`).
+    ///
+    /// Jobs of a paused tenant or campaign are skipped: pausing parks the waiting ones outside the index, and the
+    /// `queue_pauses` probe catches the few rescheduled by dials that were in flight when the pause came.
+    public func claim(limit: Int, worker: String, lease: Duration, tenant: String? = nil, campaign: String? = nil) async throws -> [ClaimedCall] {
         guard limit > 0 else { return [] }
+        let tenant = tenant ?? "", campaign = campaign ?? ""
         let rows = try await client.query("""
             WITH due AS (
-                SELECT id FROM call_jobs
+                SELECT id FROM call_jobs j
                 WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
+                  AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
+                  AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id AND p.campaign_id IN ('', coalesce(j.campaign_id, '')))
                 ORDER BY priority, run_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

@@ -146,12 +146,17 @@ extension JobStore {
                                           max_attempts, expires_at, idem_key, body, ord)
             ), ins AS (
                 INSERT INTO call_jobs (id, tenant_id, caller_number_id, destination, campaign_id, objective, outcome_schema, priority,
-                                       run_at, max_attempts, expires_at, idempotency_key, request_hash)
+                                       run_at, max_attempts, expires_at, idempotency_key, request_hash, state, paused_from)
                 OVERRIDING SYSTEM VALUE
                 SELECT new_id, tenant_id, caller_id, destination, NULLIF(campaign_id, ''), objective, outcome_schema::jsonb, priority,
                        coalesce(NULLIF(run_at, '')::timestamptz, now()), max_attempts, NULLIF(expires_at, '')::timestamptz,
-                       NULLIF(idem_key, ''), hash
-                FROM input ORDER BY ord
+                       NULLIF(idem_key, ''), hash,
+                       CASE WHEN paused THEN 'paused' ELSE 'queued' END, CASE WHEN paused THEN 'queued' END
+                FROM input
+                -- A job enqueued into a paused tenant or campaign waits parked until it is resumed.
+                CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM queue_pauses p
+                                                   WHERE p.tenant_id = input.tenant_id AND p.campaign_id IN ('', input.campaign_id)) AS paused) pz
+                ORDER BY ord
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id
             )

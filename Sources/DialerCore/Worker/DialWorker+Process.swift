@@ -6,7 +6,11 @@ extension DialWorker {
     /// One claimed job's path: gate, dial, classify, record. Never throws; every path ends in a recorded outcome.
     func process(_ call: ClaimedCall, recorder: OutcomeRecorder) async {
         leases.insert(call.jobID)
-        defer { leases.remove(call.jobID) }
+        metrics.dialStarted()
+        defer {
+            leases.remove(call.jobID)
+            metrics.dialEnded()
+        }
         // Per-job metadata is built only when a line is actually logged (it is not free, and this is the hot path).
         let jobMetadata: @Sendable () -> Logger.Metadata = {
             var metadata: Logger.Metadata = ["job.id": "\(call.jobID)", "tenant": "\(call.tenantID)", "attempt": "\(call.attempt)"]
@@ -55,8 +59,14 @@ extension DialWorker {
     }
 
     private func dial(_ call: ClaimedCall, gate: [String: JSONValue]) async -> JobOutcome {
+        let clock = ContinuousClock()
+        let sent = clock.now
         let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
                                              jobID: call.jobID, attempt: call.attempt, logger: logger)
+        switch result {
+        case .dialed: metrics.twilioRequest(clock.now - sent, httpStatus: 201)
+        case .failed(let failure): metrics.twilioRequest(clock.now - sent, httpStatus: failure.httpStatus)
+        }
         switch result {
         case .dialed(let sid, let queueTime):
             var detail = gate.merging(["gate": "allow"]) { $1 }
@@ -134,11 +144,15 @@ extension DialWorker {
             case .slot(let delay):
                 if delay > .zero {
                     stats.update { $0.pacingWaits += 1 }
+                    metrics.pacingWaited(nil)
                     try? await Task.sleep(for: delay)
                 }
-                return clock.now - start
+                let waited = clock.now - start
+                if waited > .zero { metrics.pacingWaited(waited) }
+                return waited
             case .saturated(let wait):
                 stats.update { $0.pacingWaits += 1 }
+                metrics.pacingWaited(nil)
                 try? await Task.sleep(for: max(.milliseconds(20), min(wait, .seconds(5))) + .milliseconds(Int64.random(in: 0...20)))
             case .again:
                 continue
@@ -147,6 +161,7 @@ extension DialWorker {
     }
 
     private func count(_ outcome: JobOutcome, applied: Bool) {
+        measure(outcome, applied: applied, path: "dial")
         stats.update { counts in
             guard applied else {
                 counts.fenced += 1
@@ -165,6 +180,24 @@ extension DialWorker {
             case .inDoubt: counts.inDoubt += 1
             default: break
             }
+        }
+    }
+
+    /// Counts an applied (or fenced) outcome in the metrics.
+    func measure(_ outcome: JobOutcome, applied: Bool, path: String) {
+        guard applied else {
+            metrics.outcomeFenced()
+            return
+        }
+        switch outcome.state {
+        case .dialed: metrics.dialed(path: path)
+        case .retrying:
+            metrics.retried(class: outcome.kind == .reconcile ? "reconcile_not_found" : outcome.detail?["failure"]?.stringValue ?? "unknown")
+        case .failed: metrics.failed(error: outcome.error?.error.rawValue ?? "unknown")
+        case .deferred: metrics.deferred(reason: outcome.error?.error.rawValue ?? "unknown")
+        case .queued: metrics.released(reason: outcome.kind == .pace ? "pacing" : "shutdown")
+        case .inDoubt: if outcome.kind != .reconcile { metrics.wentInDoubt() }
+        default: break
         }
     }
 }

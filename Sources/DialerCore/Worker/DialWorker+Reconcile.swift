@@ -16,6 +16,8 @@ extension DialWorker {
                             let outcome = await self.reconcile(call)
                             let applied = await recorder.record(outcome)
                             leases.remove(call.jobID)
+                            self.metrics.reconciled(result: outcome.outcome)
+                            self.measure(outcome, applied: applied, path: "reconcile")
                             self.stats.update { counts in
                                 guard applied else { return }
                                 counts.reconciled += 1

@@ -23,12 +23,17 @@ public struct DialWorker: Service {
     public let configuration: WorkerConfiguration
     public let mode: Mode
     public let stats: WorkerStats
+    public let metrics: DialerMetrics
     let logger: Logger
     let leases = LeaseRegistry()
     let pacer: Pacer
 
-    public init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(), logger: Logger) {
+    public init(
+        store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(),
+        metrics: DialerMetrics = DialerMetrics(), logger: Logger
+    ) {
         self.store = store
+        self.metrics = metrics
         self.twilio = twilio
         self.configuration = configuration
         self.mode = mode
@@ -119,7 +124,8 @@ public struct DialWorker: Service {
                     claiming = limit
                     dials.addTask {
                         do {
-                            let calls = try await self.store.claim(limit: limit, worker: self.configuration.workerID, lease: self.configuration.lease)
+                            let calls = try await self.store.claim(limit: limit, worker: self.configuration.workerID, lease: self.configuration.lease,
+                                                                   tenant: self.configuration.tenantScope, campaign: self.configuration.campaignScope)
                             sink.yield(.claimed(calls, limit: limit))
                         } catch {
                             sink.yield(.claimFailed(error))
@@ -129,7 +135,9 @@ public struct DialWorker: Service {
                 if inFlight == 0, claiming == 0, !mayHaveDue, case .drain(let wait) = mode {
                     // Nothing due and nothing in flight: the drain is over, unless a retry or deferral falls due within
                     // the wait window, in which case the poll wakes the loop for it.
-                    guard let wait, (try? await store.hasWaitingJobs(dueWithin: wait)) == true else { break }
+                    guard let wait,
+                        (try? await store.hasWaitingJobs(dueWithin: wait, tenant: configuration.tenantScope, campaign: configuration.campaignScope)) == true
+                    else { break }
                 }
                 guard let event = await iterator.next() else { break }
                 switch event {
@@ -140,7 +148,10 @@ public struct DialWorker: Service {
                     if claimFailures > 0 { logger.info("claims work again", metadata: ["failures": "\(claimFailures)"]) }
                     claimFailures = 0
                     mayHaveDue = calls.count == limit
-                    if !calls.isEmpty { stats.update { $0.claimed += calls.count } }
+                    if !calls.isEmpty {
+                        stats.update { $0.claimed += calls.count }
+                        metrics.jobsClaimed(calls.count)
+                    }
                     for call in calls {
                         inFlight += 1
                         dials.addTask {
@@ -153,6 +164,7 @@ public struct DialWorker: Service {
                     // so); mayHaveDue stays true so a drain never exits with due jobs left behind.
                     claiming = 0
                     claimFailures += 1
+                    metrics.claimFailed()
                     if claimFailures == 1 || claimFailures % 30 == 0 {
                         logger.error("claim failed; retrying", metadata: ["failures": "\(claimFailures)", "error": "\(String(reflecting: error))"])
                     }
@@ -160,6 +172,7 @@ public struct DialWorker: Service {
                     if claimFailures > 1 { try? await Task.sleep(for: .milliseconds(min(1000, 50 * claimFailures))) }
                 case .stop:
                     stopping = true
+                    stats.markStopping()
                     onStop()
                     logger.info("stopping: no new claims; waiting for in-flight dials", metadata: ["in_flight": "\(inFlight)"])
                 }
@@ -201,7 +214,10 @@ public struct DialWorker: Service {
         while !Task.isCancelled {
             do {
                 let recovered = try await store.recoverExpiredLeases()
-                if !recovered.isEmpty { stats.update { $0.recovered += recovered.count } }
+                if !recovered.isEmpty {
+                    stats.update { $0.recovered += recovered.count }
+                    metrics.leasesRecovered(recovered.count)
+                }
                 for job in recovered {
                     logger.warning("lease expired; job in doubt until reconciled", metadata: [
                         "job.id": "\(job.jobID)", "attempt": "\(job.attempt)", "previous_owner": "\(job.previousOwner)", "state": "\(job.state.rawValue)",

@@ -39,9 +39,11 @@ actor Pacer {
             slots = try await store.reserveDialSlots(subaccount: subaccount, count: 1 + queued.count,
                                                      defaultCallsPerSecond: defaultCallsPerSecond, maxAhead: maxAhead)
         } catch {
-            logger.warning("pacing unavailable; dialing without a slot", metadata: ["error": "\(String(reflecting: error))"])
-            for waiter in queued { waiter.resume(returning: .slot(.zero)) }
-            return .slot(.zero)
+            // No slot, no dial: dialing unpaced could push the subaccount over its calls per second, and Twilio would queue
+            // the excess to ring later, past the gate's checks. The dials wait (and are handed back after maxPacingWait).
+            logger.warning("pacing unavailable; dials wait for the database", metadata: ["error": "\(String(reflecting: error))"])
+            for waiter in queued { waiter.resume(returning: .saturated(.seconds(1))) }
+            return .saturated(.seconds(1))
         }
         // Whoever arrived during the reservation was not counted in it: they ask again.
         queued += waiting.removeValue(forKey: subaccount) ?? []

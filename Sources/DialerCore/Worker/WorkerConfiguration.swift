@@ -34,6 +34,10 @@ public struct WorkerConfiguration: Sendable {
     /// Shifts the instant the gate evaluates calling hours at, relative to the database clock. Zero in production;
     /// the CLI sets it only for demos and tests against a loopback Twilio (`DIALER_GATE_TIME`), never against Twilio.
     public var gateClockOffset: Duration = .zero
+    /// Claim only this tenant's jobs (`dialer drain --tenant`); `nil`: every tenant.
+    public var tenantScope: String?
+    /// Claim only this campaign's jobs (`dialer drain --campaign`); `nil`: every campaign.
+    public var campaignScope: String?
 
     public init(
         workerID: String = WorkerConfiguration.defaultWorkerID(), concurrency: Int = 32, claimBatch: Int = 32, lease: Duration = .seconds(30),

@@ -23,7 +23,11 @@ public struct WorkerCounts: Sendable, Hashable {
 /// Thread-safe ``WorkerCounts``.
 public final class WorkerStats: Sendable {
     private let counts = Mutex(WorkerCounts())
+    private let stopping = Mutex(false)
     public init() {}
     public var snapshot: WorkerCounts { counts.withLock { $0 } }
+    /// Whether the worker has been asked to stop (readiness turns false at once, before in-flight dials finish).
+    public var isStopping: Bool { stopping.withLock { $0 } }
+    public func markStopping() { stopping.withLock { $0 = true } }
     func update(_ body: (inout WorkerCounts) -> Void) { counts.withLock { body(&$0) } }
 }

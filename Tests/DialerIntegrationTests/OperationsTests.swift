@@ -1,0 +1,232 @@
+import DialerCore
+import FakeTwilio
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The operator's controls, end to end against a real PostgreSQL: pause, resume, cancel, retry, prune.
+@Suite("Operator controls")
+struct OperatorControlTests {
+    static let operatorID = "operator:test@host"
+
+    static func enqueue(_ store: JobStore, campaign: String?, count: Int, start: Int, tenant: String = "acme") async throws -> [Int64] {
+        let requests = try Fixture.destinations(count, start: start).map { to in
+            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind").validated()
+        }
+        return try await store.enqueue(requests).map(\.jobID)
+    }
+
+    static func states(_ store: JobStore, _ ids: [Int64]) async throws -> [JobState] {
+        var byID: [Int64: JobState] = [:]
+        for try await (id, state) in try await store.client.query("SELECT id, state FROM call_jobs WHERE id = ANY(\(ids))", logger: store.logger)
+            .decode((Int64, String).self)
+        {
+            byID[id] = JobState(rawValue: state)
+        }
+        return ids.map { byID[$0] ?? .cancelled }
+    }
+
+    @Test("pause stops claims of that campaign only; jobs enqueued while paused wait; resume puts them back where they were")
+    func pauseAndResume() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let spring = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
+            let autumn = try await Self.enqueue(store, campaign: "autumn", count: 3, start: 100)
+            // One spring job waits for a retry: it must come back as retrying, with its run_at.
+            try await store.client.query("UPDATE call_jobs SET state = 'retrying', run_at = now() + interval '1 hour' WHERE id = \(spring[0])",
+                                         logger: store.logger)
+
+            let paused = try await store.pause(tenant: "acme", campaign: "spring", reason: "customer asked", by: Self.operatorID)
+            #expect(paused.newlyPaused)
+            #expect(paused.parked == 5)
+            #expect(try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID).newlyPaused == false)
+            let late = try await Self.enqueue(store, campaign: "spring", count: 2, start: 200)
+            #expect(try await Self.states(store, late) == [.paused, .paused])
+
+            let claimed = try await store.claim(limit: 100, worker: "w1", lease: .seconds(30))
+            #expect(Set(claimed.map(\.jobID)) == Set(autumn))
+            #expect(try await store.dueCount() == 0)
+            let pauses = try await store.pauses()
+            #expect(pauses.map(\.campaignID) == ["spring"])
+            #expect(pauses.first?.reason == "customer asked")
+            #expect(pauses.first?.pausedBy == Self.operatorID)
+
+            // A tenant-wide pause on top; resuming the tenant leaves the campaign's own pause in force.
+            _ = try await store.pause(tenant: "acme", campaign: nil, by: Self.operatorID)
+            let tenantResume = try await store.resume(tenant: "acme", campaign: nil)
+            #expect(tenantResume.wasPaused)
+            #expect(tenantResume.unparked == 0)
+            #expect(try await store.claim(limit: 100, worker: "w1", lease: .seconds(30)).isEmpty)
+
+            let resumed = try await store.resume(tenant: "acme", campaign: "spring")
+            #expect(resumed.wasPaused)
+            #expect(resumed.unparked == 7)
+            #expect(try await Self.states(store, [spring[0]]) == [.retrying])
+            let reclaimed = try await store.claim(limit: 100, worker: "w2", lease: .seconds(30))
+            #expect(Set(reclaimed.map(\.jobID)) == Set(Array(spring.dropFirst()) + late))
+            #expect(try await store.resume(tenant: "acme", campaign: "spring").wasPaused == false)
+            await #expect(throws: OpenPhnError.self) { try await store.pause(tenant: "nobody", campaign: nil, by: Self.operatorID) }
+        }
+    }
+
+    @Test("a job rescheduled after its campaign was paused is not claimed; a worker drains only what is not paused")
+    func pausedWorkerDrain() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                let spring = try await Self.enqueue(store, campaign: "spring", count: 4, start: 0)
+                let other = try await Self.enqueue(store, campaign: nil, count: 3, start: 50)
+                // Claimed before the pause (in flight), then rescheduled after it: the claim's pause probe holds it back.
+                let inFlight = try await store.claim(limit: 1, worker: "w0", lease: .seconds(30))
+                #expect(inFlight.map(\.jobID) == [spring[0]])
+                _ = try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID)
+                try await store.record([JobOutcome(jobID: spring[0], attempt: 1, state: .retrying, delay: .zero, kind: .dial, outcome: "retryable")],
+                                       worker: "w0")
+                let counts = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
+                #expect(counts.dialed == 3)
+                #expect(Set(await fake.ledger.calls.map(\.to)) == Set(try await Self.destinations(store, other)))
+                #expect(try await Self.states(store, spring) == [.retrying, .paused, .paused, .paused])
+
+                _ = try await store.resume(tenant: "acme", campaign: "spring")
+                let after = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
+                #expect(after.dialed == 4)
+                #expect(await fake.ledger.calls.count == 7)
+            }
+        }
+    }
+
+    static func destinations(_ store: JobStore, _ ids: [Int64]) async throws -> [String] {
+        var result: [String] = []
+        for try await to in try await store.client.query("SELECT destination FROM call_jobs WHERE id = ANY(\(ids)) ORDER BY id", logger: store.logger)
+            .decode(String.self)
+        {
+            result.append(to)
+        }
+        return result
+    }
+
+    @Test("cancel ends waiting and paused jobs with a count, leaves in-flight ones alone, and reports unknown ids")
+    func cancel() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let spring = try await Self.enqueue(store, campaign: "spring", count: 6, start: 0)
+            let autumn = try await Self.enqueue(store, campaign: "autumn", count: 2, start: 100)
+            let claimed = try await store.claim(limit: 2, worker: "w1", lease: .seconds(30))
+            #expect(claimed.map(\.jobID) == Array(spring.prefix(2)))
+            try await store.client.query("UPDATE call_jobs SET state = 'deferred', run_at = now() + interval '10 hours' WHERE id = \(spring[2])",
+                                         logger: store.logger)
+            _ = try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID)
+
+            let dry = try await store.cancel(.scope(tenant: "acme", campaign: "spring"), by: Self.operatorID, dryRun: true)
+            #expect(dry.cancelled == 4)
+            #expect(dry.inFlight == 2)
+            #expect(try await Self.states(store, Array(spring.dropFirst(2))) == [.paused, .paused, .paused, .paused])
+
+            let done = try await store.cancel(.scope(tenant: "acme", campaign: "spring"), by: Self.operatorID)
+            #expect(done.cancelled == 4)
+            #expect(done.inFlight == 2)
+            #expect(try await Self.states(store, spring) == [.active, .active, .cancelled, .cancelled, .cancelled, .cancelled])
+            #expect(try await Self.states(store, autumn) == [.queued, .queued])
+            let audit = try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE kind = 'operator' AND outcome = 'cancelled' AND worker = \(Self.operatorID)")
+            #expect(audit == 4)
+
+            let byID = try await store.cancel(.jobs([autumn[0], spring[0], spring[3], 999_999]), by: Self.operatorID)
+            #expect(byID.cancelled == 1)
+            #expect(byID.inFlight == 1)
+            #expect(byID.alreadyFinished == 1)
+            #expect(byID.notFound == [999_999])
+            #expect(try await Self.states(store, autumn) == [.cancelled, .queued])
+        }
+    }
+
+    @Test("retry puts failed jobs back with a fresh budget, filtered by error code; a dry run changes nothing; dialed and expired jobs are never retried")
+    func retry() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                let ids = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
+                let destinations = try await Self.destinations(store, ids)
+                // Two fail on Twilio outages (upstream_unavailable after their single attempt), one is rejected as a
+                // carrier block, one is dialed, one fails and then expires.
+                for to in [destinations[0], destinations[1], destinations[4]] { await fake.ledger.script(to: to, [FakeResponse(status: 503)]) }
+                await fake.ledger.script(to: destinations[2], [FakeResponse(status: 400, code: 21_216)])
+                try await store.client.query("UPDATE call_jobs SET max_attempts = 1", logger: store.logger)
+                try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
+                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
+                try await store.client.query("UPDATE call_jobs SET expires_at = now() - interval '1 minute' WHERE id = \(ids[4])", logger: store.logger)
+                let code = try await store.scalar("SELECT count(DISTINCT last_error->>'error')::bigint FROM call_jobs WHERE id = ANY(\(Array(ids.prefix(2))))")
+                #expect(code == 1)
+                var upstream = ""
+                for try await c in try await store.client.query("SELECT last_error->>'error' FROM call_jobs WHERE id = \(ids[0])", logger: store.logger)
+                    .decode(String.self)
+                {
+                    upstream = c
+                }
+
+                let dry = try await store.retryFailed(RetryFilter(errorCode: upstream), by: Self.operatorID, dryRun: true)
+                #expect(dry.retried == 2)
+                #expect(dry.skippedExpired == 1)
+                #expect(Set(dry.sample) == Set(ids.prefix(2)))
+                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
+
+                let filteredOut = try await store.retryFailed(RetryFilter(errorCode: upstream, since: Date().addingTimeInterval(3600)), by: Self.operatorID)
+                #expect(filteredOut.retried == 0)
+
+                let done = try await store.retryFailed(RetryFilter(errorCode: upstream), by: Self.operatorID)
+                #expect(done.byError == [upstream: 2])
+                #expect(done.skippedExpired == 1)
+                #expect(try await Self.states(store, ids) == [.queued, .queued, .failed, .dialed, .failed])
+                #expect(try await store.scalar("SELECT max_attempts::bigint FROM call_jobs WHERE id = \(ids[0])") == 2)
+
+                // Twilio is back: the retried jobs are dialed once each; the dialed one is never dialed again.
+                try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
+                #expect(try await Self.states(store, ids) == [.dialed, .dialed, .failed, .dialed, .failed])
+                let everything = try await store.retryFailed(RetryFilter(), by: Self.operatorID)
+                #expect(everything.retried == 1)  // the carrier-rejected one; the gate and Twilio decide again
+                #expect(try await Self.states(store, [ids[3]]) == [.dialed])
+                let ledger = await fake.ledger.calls
+                #expect(ledger.filter { $0.to == destinations[3] }.count == 1)
+            }
+        }
+    }
+
+    @Test("prune deletes old finished jobs and their attempts in batches, and leaves recent and unfinished jobs alone")
+    func prune() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let ids = try await Self.enqueue(store, campaign: nil, count: 12, start: 0)
+            let old = Array(ids.prefix(7)), recent = Array(ids[7..<10]), waiting = Array(ids.suffix(2))
+            try await store.client.query("""
+                UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '40 days'
+                WHERE id = ANY(\(old))
+                """, logger: store.logger)
+            try await store.client.query("UPDATE call_jobs SET state = 'failed', finished_at = now() - interval '2 days' WHERE id = ANY(\(recent))",
+                                         logger: store.logger)
+            // Waiting jobs are never pruned, however old.
+            try await store.client.query("UPDATE call_jobs SET created_at = now() - interval '90 days', run_at = now() - interval '90 days' WHERE id = ANY(\(waiting))",
+                                         logger: store.logger)
+            try await store.client.query("""
+                INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome) SELECT id, 1, 'w', 'dial', 'dialed' FROM call_jobs
+                """, logger: store.logger)
+
+            let dry = try await store.prune(olderThan: .seconds(30 * 86_400), dryRun: true)
+            #expect(dry.jobs == 7)
+            #expect(dry.attempts == 7)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 12)
+
+            let pruned = try await store.prune(olderThan: .seconds(30 * 86_400), batchSize: 3, pauseBetweenBatches: .zero)
+            #expect(pruned.jobs == 7)
+            #expect(pruned.attempts == 7)
+            #expect(pruned.batches == 3)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE id = ANY(\(old))") == 0)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE id = ANY(\(recent + waiting))") == 5)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_attempts") == 5)
+
+            let exclusive = try await store.pruneExclusively(olderThan: .seconds(86_400))
+            #expect(exclusive?.jobs == 3)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
+        }
+    }
+}
