@@ -230,3 +230,63 @@ struct OperatorControlTests {
         }
     }
 }
+
+/// The same controls as an operator types them.
+@Suite("Operator controls from the CLI")
+struct OperatorCLITests {
+    @Test("pause, drain one slice, cancel, retry --dry-run, resume, prune: exit codes, counts and refusals")
+    func commands() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, schema in
+                try await Fixture.tenant(store)
+                let spring = try await OperatorControlTests.enqueue(store, campaign: "spring", count: 3, start: 0)
+                let autumn = try await OperatorControlTests.enqueue(store, campaign: "autumn", count: 2, start: 100)
+                let env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+
+                let paused = try await CLITests.run(["pause", "--tenant", "acme", "--campaign", "spring", "--reason", "asked"], environment: env)
+                #expect(paused.status == 0)
+                #expect(paused.stdout.contains("campaign spring of tenant acme paused; 3 waiting job(s) parked"))
+                let status = try await CLITests.run(["status", "--json"], environment: env)
+                let json = try #require(JSONValue.parse(status.stdout))
+                #expect(json["totals"]?["paused"] == 3)
+                #expect(json["paused"]?[0]?["campaign_id"] == "spring")
+
+                // Draining one slice: only autumn's jobs are dialed.
+                let drained = try await CLITests.run(["drain", "--tenant", "acme", "--campaign", "autumn"], environment: env)
+                #expect(drained.status == 0)
+                #expect(drained.stdout.contains("drain: 2 job(s) due now (tenant acme, campaign autumn)"))
+                #expect(await fake.ledger.calls.count == 2)
+                #expect(try await OperatorControlTests.states(store, autumn) == [.dialed, .dialed])
+
+                let dry = try await CLITests.run(["cancel", "--tenant", "acme", "--campaign", "spring", "--dry-run", "--json"], environment: env)
+                #expect(dry.status == 0)
+                #expect(JSONValue.parse(dry.stdout)?["cancelled"] == 3)
+                let cancelled = try await CLITests.run(["cancel", "--job", "\(spring[0])"], environment: env)
+                #expect(cancelled.stdout.contains("1 job(s) cancelled"))
+                let ambiguous = try await CLITests.run(["cancel", "--campaign", "spring"], environment: env)
+                #expect(ambiguous.status != 0)
+                #expect(ambiguous.stderr.contains("--campaign needs --tenant"))
+
+                let resumed = try await CLITests.run(["resume", "--tenant", "acme", "--campaign", "spring"], environment: env)
+                #expect(resumed.stdout.contains("resumed; 2 job(s) back in the queue"))
+                #expect(try await OperatorControlTests.states(store, spring) == [.cancelled, .queued, .queued])
+
+                let retry = try await CLITests.run(["retry", "--error", "upstream_unavailable", "--dry-run"], environment: env)
+                #expect(retry.status == 0)
+                #expect(retry.stdout.contains("retry (dry run): 0 failed job(s) would go back to the queue"))
+                let badCode = try await CLITests.run(["retry", "--error", "oops"], environment: env)
+                #expect(badCode.status != 0)
+                #expect(badCode.stderr.contains("--error must be an OpenPhn error code"))
+
+                let prune = try await CLITests.run(["prune", "--older-than-days", "1", "--dry-run"], environment: env)
+                #expect(prune.stdout.contains("prune (dry run): 0 finished job(s)"))
+                var off = env
+                off["DIALER_RETENTION_DAYS"] = "0"
+                let refused = try await CLITests.run(["prune"], environment: off)
+                #expect(refused.status == 2)
+                #expect(refused.stderr.contains("retention is off"))
+            }
+        }
+    }
+}

@@ -18,6 +18,12 @@ extension DialWorker {
             return metadata
         }
 
+        if logger.logLevel <= .debug {
+            var metadata = jobMetadata()
+            metadata["to"] = "\(PhoneNumber.mask(call.destination))"
+            metadata["state"] = "active"
+            logger.debug("claimed", metadata: metadata)
+        }
         var now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
         var decision = configuration.gate.decide(call, at: now)
         var paced: Duration = .zero
