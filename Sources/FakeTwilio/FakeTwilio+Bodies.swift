@@ -49,7 +49,7 @@ enum TwilioBodies {
     }
 
     /// The Call resource as JSON text, written directly (the hot path of every benchmark and chaos run).
-    static func callJSON(_ call: FakeCall, status: String = "queued", queueTime: Int = 0) -> String {
+    static func callJSON(_ call: FakeCall, status: String = "queued") -> String {
         let created = rfc2822(call.createdAt)
         var out = "{"
         var first = true
@@ -78,7 +78,7 @@ enum TwilioBodies {
         field("phone_number_sid", nil)
         field("price", nil)
         field("price_unit", "USD")
-        field("queue_time", String(queueTime))
+        field("queue_time", String(call.queueTime))
         field("sid", call.sid)
         field("start_time", nil)
         field("status", status)
@@ -95,7 +95,7 @@ enum TwilioBodies {
             "sid": call.sid, "account_sid": call.accountSID, "to": call.to, "to_formatted": formatted(call.to), "from": call.from,
             "from_formatted": formatted(call.from), "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
             "date_created": created, "date_updated": created, "start_time": nil, "end_time": nil, "duration": nil, "price": nil,
-            "price_unit": "USD", "answered_by": nil, "queue_time": "0", "caller_name": nil, "group_sid": nil, "trunk_sid": nil,
+            "price_unit": "USD", "answered_by": nil, "queue_time": String(call.queueTime), "caller_name": nil, "group_sid": nil, "trunk_sid": nil,
             "forwarded_from": nil, "annotation": nil, "parent_call_sid": nil, "phone_number_sid": nil,
             "uri": "/2010-04-01/Accounts/\(call.accountSID)/Calls/\(call.sid).json",
         ]
@@ -174,6 +174,24 @@ enum TwilioBodies {
         case 404: (20404, "The requested resource was not found")
         default: (status * 100, "Scripted failure")
         }
+    }
+
+    /// An `application/x-www-form-urlencoded` body: everything but unreserved characters percent-encoded (`+` as `%2B`).
+    static func formEncoded(_ fields: [(String, String)]) -> String {
+        func escape(_ text: String) -> String {
+            var out = ""
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                    out.unicodeScalars.append(UnicodeScalar(byte))
+                default:
+                    out += byte < 16 ? "%0" + String(byte, radix: 16, uppercase: true) : "%" + String(byte, radix: 16, uppercase: true)
+                }
+            }
+            return out
+        }
+        return fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
     }
 
     /// Parses an `application/x-www-form-urlencoded` body; repeated keys keep every value. Byte-level: Foundation's

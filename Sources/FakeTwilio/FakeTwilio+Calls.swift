@@ -4,7 +4,7 @@ import NIOCore
 
 extension FakeTwilio {
     /// `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`, validated in Twilio's order (twilio.md section 6).
-    func createCall(_ request: Request, context: some RequestContext) async throws -> Response {
+    func createCall(_ request: Request, context: FakeTwilioRequestContext, callbacks: StatusCallbacks) async throws -> Response {
         guard authorized(request) else { return Self.error(401, code: 20003, "Authenticate") }
         let account = context.parameters.get("account") ?? ""
         guard TwilioBodies.isAccountSID(account) else {
@@ -19,9 +19,13 @@ extension FakeTwilio {
         if let scripted = await ledger.nextResponse(for: to) {
             var created: FakeCall?
             if scripted.createFirst == true {
-                created = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first)
+                created = await create(account: account, to: to, from: from, url: url, form: form, callbacks: callbacks)
             }
             if let delay = scripted.delayMilliseconds { try await Task.sleep(for: .milliseconds(delay)) }
+            if scripted.resetConnection == true {
+                await context.resetConnection()
+                throw ConnectionResetByFake()
+            }
             var headers: [(String, String)] = []
             if let retryAfter = scripted.retryAfter { headers.append(("Retry-After", retryAfter)) }
             if scripted.status != 201 {
@@ -49,12 +53,24 @@ extension FakeTwilio {
         case "+15005550004": return Self.error(400, code: 21216, "Account not allowed to call \(to)")
         default: break
         }
-        let call = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first)
+        let call = await create(account: account, to: to, from: from, url: url, form: form, callbacks: callbacks)
         return Self.response(201, TwilioBodies.callJSON(call), headers: [("Twilio-Concurrent-Requests", "1")])
     }
 
+    /// Creates the call in the ledger (queued behind the account's calls per second) and schedules its status callbacks.
+    private func create(account: String, to: String, from: String, url: String, form: [String: [String]], callbacks: StatusCallbacks) async
+        -> FakeCall
+    {
+        let method = form["StatusCallbackMethod"]?.first?.uppercased() == "GET" ? "GET" : "POST"
+        let call = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first,
+                                       statusCallbackMethod: method, statusCallbackEvents: form["StatusCallbackEvent"] ?? [],
+                                       callsPerSecond: configuration.callsPerSecond)
+        await callbacks.callCreated(call, outcome: await ledger.outcome(for: to))
+        return call
+    }
+
     /// `GET /2010-04-01/Accounts/{AccountSid}/Calls.json?To=&From=`: the ledger's calls of that account, newest first.
-    func listCalls(_ request: Request, context: some RequestContext) async throws -> Response {
+    func listCalls(_ request: Request, context: FakeTwilioRequestContext) async throws -> Response {
         guard authorized(request) else { return Self.error(401, code: 20003, "Authenticate") }
         let account = context.parameters.get("account") ?? ""
         let to = request.uri.queryParameters.get("To")

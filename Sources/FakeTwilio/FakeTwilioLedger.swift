@@ -1,61 +1,21 @@
 import Foundation
 
-/// A call the fake accepted (and so, in Twilio terms, created).
-public struct FakeCall: Sendable, Codable, Hashable {
-    public let sid: String
-    public let accountSID: String
-    public let to: String
-    public let from: String
-    public let url: String
-    public let statusCallback: String?
-    public let createdAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case sid, to, from, url
-        case accountSID = "account_sid"
-        case statusCallback = "status_callback"
-        case createdAt = "created_at"
-    }
-}
-
-/// One scripted answer for a destination, used instead of the normal behaviour (fault injection).
-public struct FakeResponse: Sendable, Codable, Hashable {
-    /// HTTP status to answer; 201 answers normally (after `delayMilliseconds`).
-    public var status: Int
-    /// Twilio error code for the body (defaults by status).
-    public var code: Int?
-    /// `Retry-After` header value, sent as is.
-    public var retryAfter: String?
-    /// Wait this long before answering (past the client's timeout it becomes a timeout for the client).
-    public var delayMilliseconds: Int?
-    /// Create the call (it enters the ledger) and then answer `status` anyway: Twilio's 5xx-after-create.
-    public var createFirst: Bool?
-
-    public init(status: Int, code: Int? = nil, retryAfter: String? = nil, delayMilliseconds: Int? = nil, createFirst: Bool? = nil) {
-        self.status = status
-        self.code = code
-        self.retryAfter = retryAfter
-        self.delayMilliseconds = delayMilliseconds
-        self.createFirst = createFirst
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case status, code
-        case retryAfter = "retry_after"
-        case delayMilliseconds = "delay_ms"
-        case createFirst = "create_first"
-    }
-}
-
-/// The fake's state: the ledger of created calls (ground truth for how often each destination was dialed) and the
-/// scripted answers still to give.
+/// The fake's state: the ledger of created calls (ground truth for how often each destination was dialed), the status
+/// callbacks sent for them, the scripted answers still to give, and each account's calls-per-second queue.
 public actor FakeTwilioLedger {
     public private(set) var calls: [FakeCall] = []
+    /// Every status callback sent, failed or skipped, in the order they were attempted.
+    public private(set) var callbacks: [FakeCallback] = []
     /// Every Create Call request received, accepted or not.
     public private(set) var requests = 0
     private var scripts: [String: [FakeResponse]] = [:]
     /// Answers for any destination without a script of its own, used in order (then normal behaviour).
     private var globalScript: [FakeResponse] = []
+    private var outcomes: [String: FakeCallOutcome] = [:]
+    /// Set at run time (`POST /_fake/config`), it wins over the configured rate; 0 means unlimited.
+    private var callsPerSecondOverride: Double?
+    /// Per account: when its queue next has room to place a call.
+    private var nextPlacement: [String: ContinuousClock.Instant] = [:]
 
     public init() {}
 
@@ -69,15 +29,43 @@ public actor FakeTwilioLedger {
         globalScript += responses
     }
 
+    /// How every call to `to` ends from now on (its status callbacks); calls to other destinations complete.
+    public func scriptOutcome(to: String, _ outcome: FakeCallOutcome) {
+        outcomes[to] = outcome
+    }
+
+    /// Applies a script entry.
+    public func apply(_ script: FakeScript) {
+        if let to = script.to {
+            self.script(to: to, script.responses)
+            if let outcome = script.outcome { outcomes[to] = outcome }
+        } else {
+            scriptAll(script.responses)
+        }
+    }
+
+    /// Overrides the configured calls per second of every account: `nil` restores it, 0 or less makes it unlimited.
+    public func setCallsPerSecond(_ callsPerSecond: Double?) {
+        callsPerSecondOverride = callsPerSecond
+        nextPlacement.removeAll()
+    }
+
     public func reset() {
         calls.removeAll()
+        callbacks.removeAll()
         requests = 0
         scripts.removeAll()
         globalScript.removeAll()
+        outcomes.removeAll()
+        callsPerSecondOverride = nil
+        nextPlacement.removeAll()
     }
 
     /// Calls created for one destination.
     public func calls(to: String) -> [FakeCall] { calls.filter { $0.to == to } }
+
+    /// Status callbacks of one call, in the order they were attempted.
+    public func callbacks(callSID: String) -> [FakeCallback] { callbacks.filter { $0.callSID == callSID } }
 
     func nextResponse(for to: String) -> FakeResponse? {
         requests += 1
@@ -89,9 +77,29 @@ public actor FakeTwilioLedger {
         return globalScript.isEmpty ? nil : globalScript.removeFirst()
     }
 
-    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?) -> FakeCall {
-        let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback, createdAt: Date())
+    func outcome(for to: String) -> FakeCallOutcome { outcomes[to] ?? FakeCallOutcome() }
+
+    /// Creates a call. Above the account's calls per second it is still created, queued behind the calls before it
+    /// (Twilio queues rather than rejects, twilio.md section 2.4); `queueTime` says for how long.
+    /// - Parameter callsPerSecond: the configured rate; `nil` or 0 or less is unlimited.
+    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, statusCallbackMethod: String,
+                statusCallbackEvents: [String], callsPerSecond: Double?) -> FakeCall
+    {
+        var queueTime = 0
+        if let rate = callsPerSecondOverride ?? callsPerSecond, rate > 0 {
+            let now = ContinuousClock.now
+            let placed = max(now, nextPlacement[accountSID] ?? now)
+            nextPlacement[accountSID] = placed + .seconds(1 / rate)
+            queueTime = Int((placed - now) / .milliseconds(1))
+        }
+        let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback,
+                            statusCallbackMethod: statusCallbackMethod, statusCallbackEvents: statusCallbackEvents, createdAt: Date(),
+                            queueTime: queueTime)
         calls.append(call)
         return call
+    }
+
+    func record(_ callback: FakeCallback) {
+        callbacks.append(callback)
     }
 }

@@ -13,8 +13,13 @@ struct FakeTwilioCommand: AsyncParsableCommand {
     @Option(help: "Port on 127.0.0.1 (0 picks one and prints it).") var port: Int = 0
     @Option(help: "Accepted Basic-auth user (default TWILIO_ACCOUNT_SID).") var username: String?
     @Option(help: "Accepted Basic-auth password (default TWILIO_AUTH_TOKEN).") var password: String?
-    @Option(help: "JSON file of scripted answers: [{\"to\": \"+1...\", \"responses\": [{\"status\": 503}, {\"status\": 429, \"retry_after\": \"2\"}]}].")
+    @Option(help: """
+        JSON file of scripted answers: [{"to": "+1...", "responses": [{"status": 503}, {"status": 429, "retry_after": "2"}, \
+        {"reset_connection": true, "create_first": true}], "outcome": {"status": "busy"}}].
+        """)
     var script: String?
+    @Option(help: "Simulated calls per second of each account: calls above it are queued, the 201's queue_time says how long (default: unlimited).")
+    var callsPerSecond: Double?
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -26,19 +31,19 @@ struct FakeTwilioCommand: AsyncParsableCommand {
         let logger = Logger(label: "fake-twilio")
         let ledger = FakeTwilioLedger()
         if let script {
-            struct Entry: Decodable {
-                var to: String?
-                var responses: [FakeResponse]
-            }
-            guard let data = FileManager.default.contents(atPath: script), let entries = try? JSONDecoder().decode([Entry].self, from: data) else {
-                printError("dialer: --script \(script) is not a readable JSON list of {to, responses}")
+            guard let data = FileManager.default.contents(atPath: script), let entries = try? JSONDecoder().decode([FakeScript].self, from: data)
+            else {
+                printError("dialer: --script \(script) is not a readable JSON list of {to, responses, outcome}")
                 throw ExitCode(2)
             }
-            for entry in entries {
-                if let to = entry.to { await ledger.script(to: to, entry.responses) } else { await ledger.scriptAll(entry.responses) }
-            }
+            for entry in entries { await ledger.apply(entry) }
         }
-        let fake = FakeTwilio(configuration: .init(port: port, username: user, password: secret), ledger: ledger, logger: logger)
+        if let callsPerSecond, !(callsPerSecond > 0) {
+            printError("dialer: --calls-per-second must be a positive number")
+            throw ExitCode(2)
+        }
+        let fake = FakeTwilio(configuration: .init(port: port, username: user, password: secret, callsPerSecond: callsPerSecond), ledger: ledger,
+                              logger: logger)
         let app = fake.application { port in
             FileHandle.standardOutput.write(Data("fake-twilio: listening on http://127.0.0.1:\(port)\n".utf8))
         }

@@ -4,8 +4,9 @@ import Foundation
 import PostgresNIO
 import Testing
 
-/// Worker processes killed with SIGKILL again and again while Twilio fails in every ambiguous way: no job is lost and
-/// none is dialed twice. Bounded: a few hundred jobs, about half a minute.
+/// Worker processes killed with SIGKILL again and again while Twilio fails in every ambiguous way (5xx or a timeout
+/// after creating the call, connection resets before and after creating it): no job is lost and none is dialed twice.
+/// Bounded: a few hundred jobs, about half a minute.
 @Suite("Chaos: SIGKILLed workers, ambiguous Twilio failures, shared pacing", .serialized)
 struct ChaosTests {
     final class Worker: @unchecked Sendable {
@@ -20,12 +21,18 @@ struct ChaosTests {
         worker.process.environment = environment
         worker.process.standardOutput = FileHandle.nullDevice
         worker.process.standardError = FileHandle.nullDevice
+        // To see what the workers did: DIALER_TEST_WORKER_LOGS=/some/dir keeps each worker's log lines there.
+        if let directory = ProcessInfo.processInfo.environment["DIALER_TEST_WORKER_LOGS"] {
+            let file = URL(fileURLWithPath: directory).appendingPathComponent("worker-\(UUID().uuidString.prefix(8)).log")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            worker.process.standardError = try FileHandle(forWritingTo: file)
+        }
         worker.process.terminationHandler = { worker.exited.continuation.yield($0.terminationStatus) }
         try worker.process.run()
         return worker
     }
 
-    @Test("SIGKILL storm with 5xx-after-create, timeouts-after-create and 429s: every job final, each dialed exactly once, pacing held")
+    @Test("SIGKILL storm with 5xx or timeouts after create, connection resets and 429s: every job final, each dialed exactly once, pacing held")
     func sigkillStorm() async throws {
         let fake = Fixture.fake()
         // ops/chaos runs this at a larger size through these variables; CI uses the defaults (about half a minute).
@@ -45,6 +52,8 @@ struct ChaosTests {
                     case 2: await fake.ledger.script(to: to, [FakeResponse(status: 201, delayMilliseconds: 1_500, createFirst: true)])
                     case 3: await fake.ledger.script(to: to, [FakeResponse(status: 429, retryAfter: "1")])
                     case 4: await fake.ledger.script(to: to, [FakeResponse(status: 503)])
+                    case 5: await fake.ledger.script(to: to, [.connectionReset(createFirst: true)])
+                    case 6: await fake.ledger.script(to: to, [.connectionReset(createFirst: false)])
                     default: break
                     }
                 }
@@ -88,6 +97,12 @@ struct ChaosTests {
                 #expect(duplicates == 0)
                 #expect(dialed == jobs)
                 #expect(calls.count == jobs)
+                // The resets did happen: attempts that got no HTTP answer at all, and did not time out.
+                let resets = try await store.scalar("""
+                    SELECT count(*)::bigint FROM call_attempts
+                    WHERE kind = 'dial' AND http_status IS NULL AND error->'details'->>'transport' IN ('connection_reset', 'connection_closed')
+                    """)
+                #expect(resets > 0)
                 // Every dialed job carries the SID of the one call the fake created for its destination.
                 for id in ids.prefix(50) {
                     let job = try #require(try await store.job(id))

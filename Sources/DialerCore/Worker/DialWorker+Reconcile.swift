@@ -8,7 +8,10 @@ extension DialWorker {
     func reconcileLoop(recorder: OutcomeRecorder, leases: LeaseRegistry) async {
         while !Task.isCancelled {
             do {
-                let calls = try await store.claimInDoubt(limit: 32, worker: configuration.workerID, lease: configuration.lease)
+                let (store, configuration) = (self.store, self.configuration)
+                let calls = try await withTimeout(.seconds(20), what: "in-doubt claim") {
+                    try await store.claimInDoubt(limit: 32, worker: configuration.workerID, lease: configuration.lease)
+                }
                 for call in calls { leases.insert(call.jobID) }
                 await withTaskGroup(of: Void.self) { group in
                     for call in calls {
@@ -74,14 +77,25 @@ extension DialWorker {
         }
     }
 
-    /// Extends the leases of every job in this worker's hands, a third of a lease apart.
+    /// Extends the leases of every job in this worker's hands, a third of a lease apart; except jobs held longer than
+    /// ``WorkerConfiguration/maxHold``, which are let go (see ``LeaseRegistry/partition(heldLongerThan:)``).
     func heartbeat(_ leases: LeaseRegistry) async {
+        var reported = Set<Int64>()
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.lease / 3) } catch { return }
-            let ids = leases.snapshot
+            let (ids, stuck) = leases.partition(heldLongerThan: configuration.maxHold)
+            for id in stuck where !reported.contains(id) {
+                logger.error("job held too long; its lease is left to expire so another worker recovers it", metadata: [
+                    "job.id": "\(id)", "held_longer_than": "\(configuration.maxHold)",
+                ])
+            }
+            reported = Set(stuck)
             guard !ids.isEmpty else { continue }
             do {
-                let extended = try await store.extendLeases(ids, worker: configuration.workerID, lease: configuration.lease)
+                let (store, configuration) = (self.store, self.configuration)
+                let extended = try await withTimeout(configuration.lease / 3, what: "heartbeat") {
+                    try await store.extendLeases(ids, worker: configuration.workerID, lease: configuration.lease)
+                }
                 if extended < ids.count {
                     logger.debug("heartbeat: some leases were already settled", metadata: ["held": "\(ids.count)", "extended": "\(extended)"])
                 }

@@ -124,8 +124,11 @@ public struct DialWorker: Service {
                     claiming = limit
                     dials.addTask {
                         do {
-                            let calls = try await self.store.claim(limit: limit, worker: self.configuration.workerID, lease: self.configuration.lease,
-                                                                   tenant: self.configuration.tenantScope, campaign: self.configuration.campaignScope)
+                            let (store, configuration) = (self.store, self.configuration)
+                            let calls = try await withTimeout(.seconds(20), what: "claim") {
+                                try await store.claim(limit: limit, worker: configuration.workerID, lease: configuration.lease,
+                                                      tenant: configuration.tenantScope, campaign: configuration.campaignScope)
+                            }
                             sink.yield(.claimed(calls, limit: limit))
                         } catch {
                             sink.yield(.claimFailed(error))
@@ -136,7 +139,9 @@ public struct DialWorker: Service {
                     // Nothing due and nothing in flight: the drain is over, unless a retry or deferral falls due within
                     // the wait window, in which case the poll wakes the loop for it.
                     guard let wait,
-                        (try? await store.hasWaitingJobs(dueWithin: wait, tenant: configuration.tenantScope, campaign: configuration.campaignScope)) == true
+                        (try? await withTimeout(.seconds(20), what: "waiting jobs", { [store, configuration] in
+                            try await store.hasWaitingJobs(dueWithin: wait, tenant: configuration.tenantScope, campaign: configuration.campaignScope)
+                        })) == true
                     else { break }
                 }
                 guard let event = await iterator.next() else { break }
@@ -213,7 +218,8 @@ public struct DialWorker: Service {
     private func recoverLoop() async {
         while !Task.isCancelled {
             do {
-                let recovered = try await store.recoverExpiredLeases()
+                let store = self.store
+                let recovered = try await withTimeout(.seconds(20), what: "lease recovery") { try await store.recoverExpiredLeases() }
                 if !recovered.isEmpty {
                     stats.update { $0.recovered += recovered.count }
                     metrics.leasesRecovered(recovered.count)

@@ -1,9 +1,23 @@
 import Synchronization
 
-/// The jobs this worker holds leases on right now; the heartbeat extends exactly these.
+/// The jobs this worker holds leases on right now, with when it took each; the heartbeat extends these.
 final class LeaseRegistry: Sendable {
-    private let ids = Mutex(Set<Int64>())
-    func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
-    func remove(_ id: Int64) { _ = ids.withLock { $0.remove(id) } }
-    var snapshot: [Int64] { ids.withLock { Array($0) } }
+    private let held = Mutex([Int64: ContinuousClock.Instant]())
+    func insert(_ id: Int64) { held.withLock { $0[id] = .now } }
+    func remove(_ id: Int64) { _ = held.withLock { $0.removeValue(forKey: id) } }
+    var snapshot: [Int64] { held.withLock { Array($0.keys) } }
+
+    /// The jobs held for less than `limit` (the heartbeat keeps their leases), and those held longer: something in this
+    /// process is stuck on them (a hung query or connection), so their leases are left to expire and any worker recovers
+    /// them (in doubt, reconciled with Twilio) instead of the heartbeat keeping them hostage forever.
+    func partition(heldLongerThan limit: Duration) -> (fresh: [Int64], stuck: [Int64]) {
+        let now = ContinuousClock.now
+        return held.withLock { held in
+            var fresh: [Int64] = [], stuck: [Int64] = []
+            for (id, since) in held {
+                if now - since < limit { fresh.append(id) } else { stuck.append(id) }
+            }
+            return (fresh, stuck)
+        }
+    }
 }

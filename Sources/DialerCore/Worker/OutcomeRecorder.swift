@@ -13,6 +13,8 @@ actor OutcomeRecorder {
     private var wakeFlusher: CheckedContinuation<Void, Never>?
     private var finished = false
     static let maxBatch = 2_000
+    /// A write that has not answered by then is given up and retried (fenced, so a late first write changes nothing).
+    static let writeTimeout: Duration = .seconds(20)
 
     init(store: JobStore, worker: String, logger: Logger) {
         self.store = store
@@ -47,7 +49,10 @@ actor OutcomeRecorder {
             }
             let batch = Array(pending.prefix(Self.maxBatch))
             do {
-                let applied = try await store.record(batch.map(\.outcome), worker: worker)
+                let (store, worker, outcomes) = (store, worker, batch.map(\.outcome))
+                let applied = try await withTimeout(Self.writeTimeout, what: "recording outcomes") {
+                    try await store.record(outcomes, worker: worker)
+                }
                 pending.removeFirst(batch.count)
                 failures = 0
                 for entry in batch { entry.done.resume(returning: applied.contains(entry.outcome.jobID)) }

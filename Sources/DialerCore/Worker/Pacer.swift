@@ -36,8 +36,10 @@ actor Pacer {
         var queued = waiting.removeValue(forKey: subaccount) ?? []
         let slots: DialSlots
         do {
-            slots = try await store.reserveDialSlots(subaccount: subaccount, count: 1 + queued.count,
-                                                     defaultCallsPerSecond: defaultCallsPerSecond, maxAhead: maxAhead)
+            let (store, count, cps, maxAhead) = (store, 1 + queued.count, defaultCallsPerSecond, maxAhead)
+            slots = try await withTimeout(.seconds(10), what: "dial slot reservation") {
+                try await store.reserveDialSlots(subaccount: subaccount, count: count, defaultCallsPerSecond: cps, maxAhead: maxAhead)
+            }
         } catch {
             // No slot, no dial: dialing unpaced could push the subaccount over its calls per second, and Twilio would queue
             // the excess to ring later, past the gate's checks. The dials wait (and are handed back after maxPacingWait).

@@ -59,6 +59,11 @@ public struct WorkerConfiguration: Sendable {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
     }
 
+    /// The longest a job may stay in this worker's hands with its lease renewed: the longest pacing wait, a dial and its
+    /// record take far less. Past it the heartbeat stops renewing the job's lease, so a job stuck in this process (a hung
+    /// connection) is recovered by any worker and reconciled, never held forever.
+    public var maxHold: Duration { maxPacingWait + lease * 2 }
+
     /// Claim again only when this many slots are free (or nothing is in flight), so a busy worker claims in batches
     /// instead of one row per finished dial.
     var claimThreshold: Int { max(1, min(claimBatch, concurrency) / 8) }

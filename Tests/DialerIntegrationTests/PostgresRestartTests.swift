@@ -1,0 +1,175 @@
+import DialerCore
+import FakeTwilio
+import Foundation
+import PostgresNIO
+import Testing
+
+/// PostgreSQL restarted (`pg_ctl restart -m fast`, every connection dropped) while `dialer run` processes drain the
+/// queue. Restarting the cluster breaks whatever else uses it, so this runs only when DIALER_TEST_PG_RESTART=1, which
+/// ops/test sets in a phase of its own after the rest of the suite.
+///
+/// The harness keeps no database client across the restart (postgres-nio clients of the test process are not what is
+/// under test): the setup's store is closed before the restart, progress is read with psql, and every wait is bounded.
+@Suite("PostgreSQL restarted mid-drain", .enabled(if: ProcessInfo.processInfo.environment["DIALER_TEST_PG_RESTART"] == "1"), .timeLimit(.minutes(4)))
+struct PostgresRestartTests {
+    struct CommandFailed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs a program to its end, its output in a file (never a pipe: a postmaster started by pg_ctl would inherit it
+    /// and keep it open), killed if it outlives `timeout`.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-restart-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        try process.run()
+        let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                var statuses = exited.stream.makeAsyncIterator()
+                return await statuses.next()
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        guard let status else {
+            kill(process.processIdentifier, SIGKILL)
+            throw CommandFailed(description: "\(executable) \(arguments.joined(separator: " ")) timed out: \(text)")
+        }
+        guard status == 0 else { throw CommandFailed(description: "\(executable) exited \(status): \(text)") }
+        return text
+    }
+
+    /// Restarts the cluster the way ops/lib/pg.sh does. The shell first closes every descriptor above stderr: Foundation
+    /// learns that a child exited when the socket it gave the child closes, and the postmaster pg_ctl starts would
+    /// inherit that socket and keep it open for as long as PostgreSQL runs.
+    static let restartScript = #"""
+        for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+        source "$1" && pg_up >/dev/null && pg_restart
+        """#
+
+    /// One query through psql, rows as `|`-separated lines.
+    static func psql(_ sql: String) async throws -> [[String]] {
+        let env = ProcessInfo.processInfo.environment
+        let bin = env["PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        let text = try await run(bin + "/psql", [try TestDatabase.url, "-qtAX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                 environment: ["PGCONNECT_TIMEOUT": "3", "PATH": "/usr/bin:/bin"], timeout: .seconds(15))
+        return text.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// `(final, dialed)` job counts, or nil while the database cannot answer.
+    static func progress(_ schema: String) async -> (final: Int, dialed: Int)? {
+        let sql = "SELECT count(*) FILTER (WHERE state IN ('dialed', 'failed')), count(*) FILTER (WHERE state = 'dialed') FROM \(schema).call_jobs"
+        guard let row = try? await psql(sql).first, row.count == 2, let final = Int(row[0]), let dialed = Int(row[1])
+        else { return nil }
+        return (final, dialed)
+    }
+
+    @Test("workers reconnect after a restart mid-drain and finish: every job final, each destination dialed exactly once")
+    func restartMidDrain() async throws {
+        let jobs = 300
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            let url = try TestDatabase.url
+            let schema = "t_restart_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            // Setup with a store that is closed before anything is restarted.
+            _ = try await JobStore.withStore(try JobStore.configuration(url: url), logger: TestDatabase.logger) { admin in
+                try await admin.client.query("CREATE SCHEMA \(unescaped: schema)", logger: TestDatabase.logger)
+            }
+            do {
+                let destinations = Fixture.destinations(jobs, start: 900_000)
+                try await JobStore.withStore(try JobStore.configuration(url: url, schema: schema), logger: TestDatabase.logger) { store in
+                    try await store.migrate(try Migration.bundled())
+                    try await Fixture.tenant(store)
+                    // Slow enough that the restart lands mid-drain: about six seconds of dialing.
+                    try await store.setCallsPerSecond(subaccount: Fixture.subaccount, 50)
+                    _ = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) })
+                }
+
+                var environment = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                environment.merge([
+                    "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1", "DIALER_RECOVERY_SECONDS": "1",
+                    "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200", "DIALER_BACKOFF_CAP_SECONDS": "2",
+                    "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200",
+                    "DIALER_LOG_LEVEL": ProcessInfo.processInfo.environment["DIALER_TEST_WORKER_LOG_LEVEL"] ?? "error",
+                ]) { $1 }
+                let workers = try (0..<3).map { _ in try ChaosTests.spawn(environment) }
+                defer {
+                    for worker in workers where worker.process.isRunning { kill(worker.process.processIdentifier, SIGKILL) }
+                }
+
+                // Mid-drain: some jobs dialed, most not.
+                var before = (final: 0, dialed: 0)
+                let midDeadline = ContinuousClock.now + .seconds(60)
+                while before.final < jobs / 5, ContinuousClock.now < midDeadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    before = await Self.progress(schema) ?? before
+                }
+                try #require(before.final >= jobs / 5 && before.final < jobs, "not mid-drain when restarting: \(before.final) of \(jobs) final")
+                let startedBefore = try await Self.psql("SELECT pg_postmaster_start_time()").first
+                let pgScript = Self.repository.appendingPathComponent("ops/lib/pg.sh").path
+                _ = try await Self.run("/bin/bash", ["-c", Self.restartScript, "pg-restart", pgScript], timeout: .seconds(90))
+                let afterRestart = await Self.progress(schema)
+                let startedAfter = try await Self.psql("SELECT pg_postmaster_start_time()").first
+                #expect(startedAfter != nil && startedAfter != startedBefore, "the server was not restarted")
+
+                var progress = afterRestart ?? before
+                let deadline = ContinuousClock.now + .seconds(120)
+                while progress.final < jobs, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                    progress = await Self.progress(schema) ?? progress
+                }
+                print("pg restart: jobs=\(jobs) final before restart=\(before.final) after=\(afterRestart?.final ?? -1) at end=\(progress.final)")
+                // The workers survived the restart (none crashed on the lost connections) and stop cleanly.
+                #expect(workers.allSatisfy { $0.process.isRunning })
+                for worker in workers where worker.process.isRunning { kill(worker.process.processIdentifier, SIGTERM) }
+                for worker in workers {
+                    let status = await withTaskGroup(of: Int32?.self) { group in
+                        group.addTask {
+                            var statuses = worker.exited.stream.makeAsyncIterator()
+                            return await statuses.next()
+                        }
+                        group.addTask {
+                            try? await Task.sleep(for: .seconds(30))
+                            return nil
+                        }
+                        defer { group.cancelAll() }
+                        return await group.next() ?? nil
+                    }
+                    #expect(status == 0)
+                }
+
+                #expect(progress.final == jobs, "jobs not final: \(jobs - progress.final)")
+                #expect(progress.dialed == jobs)
+                let calls = await fake.ledger.calls
+                let perDestination = Dictionary(grouping: calls, by: \.to)
+                #expect(calls.count == jobs)
+                #expect(perDestination.count == jobs && perDestination.values.allSatisfy { $0.count == 1 })
+                #expect(Set(perDestination.keys) == Set(destinations))
+                // Each job carries the SID of the one call created for it.
+                let rows = try await Self.psql("SELECT destination, coalesce(twilio_call_sid, '') FROM \(schema).call_jobs")
+                #expect(rows.count == jobs)
+                #expect(rows.allSatisfy { $0.count == 2 && perDestination[$0[0]]?.first?.sid == $0[1] })
+            } catch {
+                _ = try? await Self.psql("DROP SCHEMA \(schema) CASCADE")
+                throw error
+            }
+            _ = try await Self.psql("DROP SCHEMA \(schema) CASCADE")
+        }
+    }
+}
