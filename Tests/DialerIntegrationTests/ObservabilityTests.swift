@@ -40,6 +40,7 @@ struct ObservabilityTests {
     struct Exposition {
         var samples: [String: Double] = [:]
         var types: [String: String] = [:]
+        static let empty = try! Exposition("")
 
         init(_ text: String) throws {
             let sample = try Regex(#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$"#)
@@ -235,6 +236,79 @@ struct ObservabilityTests {
                 let bad = try await CLITests.run(["status", "--log-format", "xml"], environment: env)
                 #expect(bad.status == 2)
                 #expect(bad.stderr.contains("DIALER_LOG_FORMAT must be text or json"))
+            }
+        }
+    }
+}
+
+/// `dialer run` as deployed: its ops server, queue gauges and automatic retention, in the real process.
+@Suite("dialer run operations")
+struct RunOperationsTests {
+    @Test("dialer run serves /metrics and /readyz, refreshes the queue gauges, prunes old finished jobs by itself, and stops on SIGTERM")
+    func runServesOperations() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, schema in
+                try await Fixture.tenant(store)
+                let ids = try await store.enqueue(try Fixture.destinations(5, start: 800).map { try Fixture.request($0) }).map(\.jobID)
+                // Three jobs finished long ago (retention prunes them), two wait for the worker.
+                try await store.client.query("""
+                    UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '3 days'
+                    WHERE id = ANY(\(Array(ids.prefix(3))))
+                    """, logger: store.logger)
+                let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-ops-\(schema).log").path
+                defer { try? FileManager.default.removeItem(atPath: log) }
+                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
+                           "DIALER_LOG_FORMAT": "json"]) { $1 }
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", "exec \"$0\" run 2>\"$1\"", CLITests.binary.path, log]
+                process.environment = env
+                let exited = AsyncStream<Int32>.makeStream()
+                process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+                try process.run()
+                defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+                // The ops server logs the address it bound (port 0 in the tests).
+                var ops: String?
+                for _ in 0..<200 where ops == nil {
+                    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                    for line in text.split(separator: "\n") {
+                        if let object = JSONValue.parse(String(line)), object["message"] == "ops server listening",
+                            let address = object["address"]?.stringValue
+                        {
+                            ops = "http://" + address
+                        }
+                    }
+                    if ops == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                let base = try #require(ops, "no ops server address in the log")
+
+                var scraped = ObservabilityTests.Exposition.empty
+                for _ in 0..<100 {
+                    scraped = try ObservabilityTests.Exposition(try await ObservabilityTests.get(base + "/metrics").body)
+                    if scraped.value(#"dialer_retention_pruned_total{table="call_jobs"}"#) == 3, scraped.value(#"dialer_jobs_dialed_total{path="dial"}"#) == 2,
+                        scraped.value(#"dialer_queue_jobs{state="queued"}"#) == 0
+                    {
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(scraped.value(#"dialer_retention_pruned_total{table="call_jobs"}"#) == 3)
+                #expect(scraped.value(#"dialer_jobs_dialed_total{path="dial"}"#) == 2)
+                #expect(scraped.value(#"dialer_queue_jobs{state="queued"}"#) == 0)
+                #expect(scraped.value("dialer_retention_last_run_timestamp_seconds") ?? 0 > 0)
+                #expect(scraped.value("dialer_ready") == 1)
+                #expect(try await ObservabilityTests.get(base + "/readyz").status == 200)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
+
+                kill(process.processIdentifier, SIGTERM)
+                var statuses = exited.stream.makeAsyncIterator()
+                #expect(await statuses.next() == 0)
+                let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+                #expect(lines.allSatisfy { JSONValue.parse(String($0)) != nil }, "every log line is JSON")
+                #expect(lines.contains { JSONValue.parse(String($0))?["message"] == "retention: pruned finished jobs" })
             }
         }
     }

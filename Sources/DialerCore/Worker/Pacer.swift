@@ -37,7 +37,7 @@ actor Pacer {
         let slots: DialSlots
         do {
             let (store, count, cps, maxAhead) = (store, 1 + queued.count, defaultCallsPerSecond, maxAhead)
-            slots = try await withTimeout(.seconds(10), what: "dial slot reservation") {
+            slots = try await withTimeout(.seconds(5), what: "dial slot reservation") {
                 try await store.reserveDialSlots(subaccount: subaccount, count: count, defaultCallsPerSecond: cps, maxAhead: maxAhead)
             }
         } catch {
