@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// A paused tenant (`campaignID == nil`) or campaign.
 public struct QueuePause: Sendable, Hashable, Codable {
@@ -182,7 +183,9 @@ extension JobStore {
                 var count = 0
                 for try await n in rows.decode(Int.self) { count = n }
                 result.cancelled += count
-                if count < Self.operatorBatch { break }
+                // Not `count < batch`: a row claimed while this batch waited for its lock drops out of the batch, and
+                // more waiting rows may remain.
+                if count == 0 { break }
             }
         }
         let rows = try await client.query("""
@@ -311,7 +314,8 @@ extension JobStore {
             return result
         }
         let batch = max(1, batchSize)
-        while !Task.isCancelled {
+        // A service shutting down stops between batches (a large first prune must not hold up a deploy).
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             let rows = try await client.query("""
                 WITH doomed AS MATERIALIZED (
                     SELECT id FROM call_jobs
