@@ -127,26 +127,31 @@ struct CLITests {
         }
     }
 
+    /// Starts `dialer run` with its log lines (stderr) going to `log`; the stream yields its exit status.
+    static func startRun(environment: [String: String], log: String) throws -> (Process, AsyncStream<Int32>) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" run 2>\"$1\"", binary.path, log]
+        process.environment = environment
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        try process.run()
+        return (process, exited.stream)
+    }
+
     @Test("run stops on SIGTERM and exits 0")
     func sigterm() async throws {
         try await TestDatabase.withStore { _, schema in
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(schema).log").path
             defer { try? FileManager.default.removeItem(atPath: log) }
             let env = try Self.environment(schema: schema, fakeURL: "http://127.0.0.1:9")
-            // The worker logs to stderr; a shell redirect copies it into the marker file the test watches.
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "exec \"$0\" run 2>\"$1\"", Self.binary.path, log]
-            process.environment = env
-            let exited = AsyncStream<Int32>.makeStream()
-            process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-            try process.run()
+            let (process, exited) = try Self.startRun(environment: env, log: log)
             for _ in 0..<600 {
                 if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("worker started") { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             kill(process.processIdentifier, SIGTERM)
-            var statuses = exited.stream.makeAsyncIterator()
+            var statuses = exited.makeAsyncIterator()
             #expect(await statuses.next() == 0)
             #expect(try String(contentsOfFile: log, encoding: .utf8).contains("worker stopped"))
         }

@@ -76,15 +76,20 @@ struct ObservabilityTests {
                 let server = OpsServer(host: "127.0.0.1", port: 0, registry: registry, readiness: Readiness(store: store, stats: stats, metrics: metrics),
                                        logger: TestDatabase.logger)
                 try await Self.withOpsServer(server) { ops in
+                    // Six dialable numbers (the first meets one 429 first), one Twilio rejects, and one of a tenant still in
+                    // review (deferred by the gate).
                     let destinations = Fixture.destinations(6, start: 300)
-                    _ = try await store.enqueue(try destinations.map { try Fixture.request($0) } + [try Fixture.request("+15005550001")])
+                    await fake.ledger.script(to: destinations[0], [FakeResponse(status: 429, retryAfter: "1")])
+                    try await Fixture.tenant(store, id: "newco", verification: .pendingReview)
+                    _ = try await store.enqueue(try destinations.map { try Fixture.request($0) } + [try Fixture.request("+15005550001"),
+                                                                                                    try Fixture.request(destinations[1], tenant: "newco")])
                     metrics.queueDepth(try await store.queueDepth())
                     let before = try Exposition(try await Self.get(ops + "/metrics").body)
-                    #expect(before.value(#"dialer_queue_jobs{state="queued"}"#) == 7)
+                    #expect(before.value(#"dialer_queue_jobs{state="queued"}"#) == 8)
                     #expect(before.value(#"dialer_jobs_dialed_total{path="dial"}"#) == nil)
 
                     try await TwilioClient.with(Fixture.twilio(baseURL), logger: TestDatabase.logger) { client in
-                        try await DialWorker(store: store, twilio: client, configuration: Fixture.worker(), mode: .drain(waitForScheduled: nil),
+                        try await DialWorker(store: store, twilio: client, configuration: Fixture.worker(), mode: .drain(waitForScheduled: .seconds(10)),
                                              stats: stats, metrics: metrics, logger: TestDatabase.logger).run()
                     }
                     metrics.queueDepth(try await store.queueDepth())
@@ -92,7 +97,11 @@ struct ObservabilityTests {
                     #expect(scraped.status == 200)
                     #expect(scraped.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
                     let after = try Exposition(scraped.body)
-                    #expect(after.value(#"dialer_jobs_claimed_total"#) == 7)
+                    #expect(after.value(#"dialer_jobs_claimed_total"#) == 9)
+                    #expect(after.value(#"dialer_jobs_retried_total{class="rate_limited"}"#) == 1)
+                    #expect(after.value(#"dialer_jobs_deferred_total{reason="verification_pending"}"#) == 1)
+                    #expect(after.value(#"dialer_twilio_request_duration_seconds_count{status_class="429"}"#) == 1)
+                    #expect(after.value(#"dialer_queue_jobs{state="deferred"}"#) == 1)
                     #expect(after.value(#"dialer_jobs_dialed_total{path="dial"}"#) == 6)
                     #expect(after.value(#"dialer_jobs_failed_total{error="invalid_phone"}"#) == 1)
                     #expect(after.value(#"dialer_twilio_request_duration_seconds_count{status_class="2xx"}"#) == 6)
@@ -102,9 +111,14 @@ struct ObservabilityTests {
                     #expect(after.value(#"dialer_queue_jobs{state="queued"}"#) == 0)
                     #expect(after.types["dialer_twilio_request_duration_seconds"] == "histogram")
                     #expect(after.types["dialer_jobs_dialed_total"] == "counter")
-                    // Buckets are cumulative.
-                    let buckets = after.samples.filter { $0.key.hasPrefix(#"dialer_twilio_request_duration_seconds_bucket{status_class="2xx""#) }
-                        .sorted { $0.value < $1.value }.map(\.value)
+                    // Buckets are cumulative: in the order of their upper bounds, counts never go down.
+                    let prefix = #"dialer_twilio_request_duration_seconds_bucket{status_class="2xx",le=""#
+                    let buckets = after.samples.compactMap { key, count -> (Double, Double)? in
+                        guard key.hasPrefix(prefix) else { return nil }
+                        let bound = key.dropFirst(prefix.count).dropLast(2)
+                        return (bound == "+Inf" ? .infinity : Double(bound) ?? .nan, count)
+                    }.sorted { $0.0 < $1.0 }.map(\.1)
+                    #expect(buckets.count > 2)
                     #expect(buckets == buckets.sorted())
                     for key in after.samples.keys {
                         #expect(key.range(of: #"\+?1?[2-9][0-9]{9}"#, options: .regularExpression) == nil, "a phone number in \(key)")
@@ -161,8 +175,7 @@ struct ObservabilityTests {
                     ])
                     let gone = try await Self.get(ops + "/readyz")
                     #expect(gone.status == 503)
-                    var reasons: [String] = []
-                    if case .array(let values)? = JSONValue.parse(gone.body)?["reasons"] { reasons = values.compactMap { $0.stringValue } }
+                    let reasons = JSONValue.parse(gone.body)?["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []
                     #expect(reasons.contains { $0.hasPrefix("database unreachable") }, "\(gone.body)")
                     #expect(try await Self.get(ops + "/healthz").status == 200)
 
@@ -261,13 +274,7 @@ struct RunOperationsTests {
                 var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
                 env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
                            "DIALER_LOG_FORMAT": "json"]) { $1 }
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", "exec \"$0\" run 2>\"$1\"", CLITests.binary.path, log]
-                process.environment = env
-                let exited = AsyncStream<Int32>.makeStream()
-                process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-                try process.run()
+                let (process, exited) = try CLITests.startRun(environment: env, log: log)
                 defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
                 // The ops server logs the address it bound (port 0 in the tests).
@@ -304,7 +311,7 @@ struct RunOperationsTests {
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
 
                 kill(process.processIdentifier, SIGTERM)
-                var statuses = exited.stream.makeAsyncIterator()
+                var statuses = exited.makeAsyncIterator()
                 #expect(await statuses.next() == 0)
                 let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
                 #expect(lines.allSatisfy { JSONValue.parse(String($0)) != nil }, "every log line is JSON")

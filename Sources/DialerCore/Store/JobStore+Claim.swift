@@ -26,7 +26,7 @@ extension JobStore {
                 SELECT id FROM call_jobs j
                 WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
                   AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-                  AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id AND p.campaign_id IN ('', coalesce(j.campaign_id, '')))
+                  AND NOT \(unescaped: Self.scopePaused("j"))
                 ORDER BY priority, run_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

@@ -154,8 +154,7 @@ extension JobStore {
                        CASE WHEN paused THEN 'paused' ELSE 'queued' END, CASE WHEN paused THEN 'queued' END
                 FROM input
                 -- A job enqueued into a paused tenant or campaign waits parked until it is resumed.
-                CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM queue_pauses p
-                                                   WHERE p.tenant_id = input.tenant_id AND p.campaign_id IN ('', input.campaign_id)) AS paused) pz
+                CROSS JOIN LATERAL (SELECT \(unescaped: Self.scopePaused("input")) AS paused) pz
                 ORDER BY ord
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id

@@ -76,6 +76,12 @@ extension JobStore {
     /// so a large campaign never holds thousands of row locks against the claim for long.
     static let operatorBatch = 5_000
 
+    /// SQL: whether the job row `alias` is in a paused scope (its tenant, or its campaign, has a `queue_pauses` row).
+    /// A primary-key probe, cheap enough for the claim; an empty campaign stands for "no campaign".
+    static func scopePaused(_ alias: String) -> String {
+        "EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = \(alias).tenant_id AND p.campaign_id IN ('', coalesce(\(alias).campaign_id, '')))"
+    }
+
     // MARK: Pause and resume
 
     /// Pauses a tenant or one of its campaigns: its waiting jobs are parked (state `paused`) and no job of the scope is
@@ -127,7 +133,7 @@ extension JobStore {
                 WITH batch AS (
                     SELECT id FROM call_jobs j
                     WHERE tenant_id = \(tenant) AND (\(scope) = '' OR campaign_id = \(scope)) AND state = 'paused'
-                      AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id AND p.campaign_id IN ('', coalesce(j.campaign_id, '')))
+                      AND NOT \(unescaped: Self.scopePaused("j"))
                     LIMIT \(Self.operatorBatch)
                     FOR UPDATE SKIP LOCKED
                 )
@@ -250,8 +256,8 @@ extension JobStore {
             let batch = min(remaining, Self.operatorBatch)
             let rows = try await client.query("""
                 WITH target AS (
-                    SELECT id, coalesce(last_error->>'error', 'unknown') AS code
-                    FROM call_jobs
+                    SELECT id, coalesce(last_error->>'error', 'unknown') AS code, \(unescaped: Self.scopePaused("j")) AS paused
+                    FROM call_jobs j
                     WHERE state = 'failed' AND finished_at >= \(since) AND finished_at < \(until) AND attempt < 100
                       AND (\(code) = '' OR last_error->>'error' = \(code)) AND (\(tenant) = '' OR tenant_id = \(tenant))
                       AND (\(campaign) = '' OR campaign_id = \(campaign)) AND (expires_at IS NULL OR expires_at > now())
@@ -260,10 +266,8 @@ extension JobStore {
                     FOR UPDATE SKIP LOCKED
                 ), retried AS (
                     UPDATE call_jobs j
-                    SET state = CASE WHEN EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id
-                                                   AND p.campaign_id IN ('', coalesce(j.campaign_id, ''))) THEN 'paused' ELSE 'queued' END,
-                        paused_from = CASE WHEN EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id
-                                                         AND p.campaign_id IN ('', coalesce(j.campaign_id, ''))) THEN 'queued' END,
+                    SET state = CASE WHEN target.paused THEN 'paused' ELSE 'queued' END,
+                        paused_from = CASE WHEN target.paused THEN 'queued' END,
                         max_attempts = least(100, j.attempt + j.max_attempts), run_at = now(), finished_at = NULL, updated_at = now()
                     FROM target WHERE j.id = target.id
                     RETURNING j.id, j.attempt, target.code

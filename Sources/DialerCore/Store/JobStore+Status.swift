@@ -77,8 +77,7 @@ extension JobStore {
             SELECT EXISTS (SELECT 1 FROM call_jobs j WHERE state IN ('queued', 'deferred', 'retrying', 'in_doubt')
                            AND run_at <= now() + make_interval(secs => \(window.seconds))
                            AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-                           AND (state = 'in_doubt' OR NOT EXISTS (SELECT 1 FROM queue_pauses p
-                                WHERE p.tenant_id = j.tenant_id AND p.campaign_id IN ('', coalesce(j.campaign_id, '')))))
+                           AND (state = 'in_doubt' OR NOT \(unescaped: Self.scopePaused("j"))))
             """, logger: logger)
         for try await exists in rows.decode(Bool.self) { return exists }
         return false
@@ -91,7 +90,7 @@ extension JobStore {
             SELECT count(*)::bigint FROM call_jobs j
             WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
               AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-              AND NOT EXISTS (SELECT 1 FROM queue_pauses p WHERE p.tenant_id = j.tenant_id AND p.campaign_id IN ('', coalesce(j.campaign_id, '')))
+              AND NOT \(unescaped: Self.scopePaused("j"))
             """, logger: logger)
         for try await count in rows.decode(Int.self) { return count }
         return 0
