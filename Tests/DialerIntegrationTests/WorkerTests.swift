@@ -26,7 +26,8 @@ struct WorkerTests {
                 await fake.ledger.script(to: down500, Array(repeating: FakeResponse(status: 500), count: 3))
                 let ids = try await store.enqueue([ok, flaky503, limited, err500, slow, bad, unreachable, geo].map { try Fixture.request($0) }
                     + [try Fixture.request(down500, maxAttempts: 3)]).map(\.jobID)
-                let counts = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL, timeout: .seconds(1)))
+                // A 2 s client timeout: far below the slow answer's 3 s, far above a loaded machine's slowest normal answer.
+                let counts = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL, timeout: .seconds(2)))
 
                 func job(_ i: Int) async throws -> JobSnapshot { try #require(try await store.job(ids[i])) }
                 #expect(try await job(0).state == .dialed)
