@@ -52,6 +52,7 @@ enum TwilioBodies {
     static func callJSON(_ call: FakeCall, status: String = "queued") -> String {
         let created = rfc2822(call.createdAt)
         var out = "{"
+        out.reserveCapacity(1_024)
         var first = true
         func field(_ key: String, _ value: String?) {
             if !first { out += "," }
@@ -143,16 +144,27 @@ enum TwilioBodies {
 
     static func quote(_ string: String, into out: inout String) {
         out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        var string = string
+        string.withUTF8 { bytes in
+            // Runs of bytes that need no escape are appended whole; only `"`, `\\` and control characters are rewritten.
+            var start = 0
+            for i in 0..<bytes.count {
+                let byte = bytes[i]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                if start < i { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self) }
+                switch byte {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                default:
+                    let hex = String(byte, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+                start = i + 1
             }
+            if start < bytes.count { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self) }
         }
         out += "\""
     }
