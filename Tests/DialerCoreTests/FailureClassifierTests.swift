@@ -60,6 +60,36 @@ struct FailureClassifierTests {
         #expect(outcome == .dialed(callSID: "CA0123456789abcdef0123456789abcdef", queueTimeMilliseconds: 1500))
     }
 
+    @Test("the body reader takes the four fields from a whole Call, escapes decoded, other fields stepped over")
+    func bodyReaderReadsACall() {
+        let call = #"""
+            {"account_sid": "AC0123456789abcdef0123456789abcdef", "annotation": null, "price": -0.0125, "duration": 1e3,
+             "subresource_uris": {"events": "/x.json", "list": [1, [2, {"a": [true, false, null]}], "\\\"q\\\""]},
+             "queue_time": 250, "sid": "CA0123456789abcdef0123456789abcdef", "status": "queued", "trailing": {}}
+            """#
+        #expect(TwilioErrorBody.parse(call) == TwilioErrorBody(sid: "CA0123456789abcdef0123456789abcdef", queueTime: 250))
+        let error = #"{"code": "21211", "message": "The \"To\" number\n+1 555\u00e9 \ud83d\ude00 \/ is invalid", "status": 400}"#
+        #expect(TwilioErrorBody.parse(error) == TwilioErrorBody(code: 21211, message: "The \"To\" number\n+1 555\u{e9} \u{1F600} / is invalid"))
+        #expect(TwilioErrorBody.parse(" {} ") == TwilioErrorBody())
+        // Fields of the wrong type read as absent; the rest of the body still counts.
+        #expect(TwilioErrorBody.parse(#"{"code": 1.5, "message": 7, "sid": ["CA1"], "queue_time": "soon"}"#) == TwilioErrorBody())
+        // Nesting is followed to 64 levels; deeper is refused rather than recursed into.
+        func nested(_ depth: Int) -> String {
+            #"{"a": "# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + #", "sid": "CA1"}"#
+        }
+        #expect(TwilioErrorBody.parse(nested(60)) == TwilioErrorBody(sid: "CA1"))
+        #expect(TwilioErrorBody.parse(nested(70)) == TwilioErrorBody())
+    }
+
+    @Test("anything that is not one well-formed JSON object reads as empty", arguments: [
+        "", "<html>502 Bad Gateway</html>", #"{"sid": "CA1""#, #"{"sid": "CA1"} x"#, #"{"sid": "CA1",}"#, #"{"sid" "CA1"}"#,
+        #"{"sid": "CA1", "n": 01}"#, #"{"sid": "CA1", "n": 1.}"#, #"{"sid": "CA1", "x": tru}"#, #"{"sid": "C\q"}"#,
+        #"{"sid": "\ud83d"}"#, "{\"sid\": \"CA\u{01}\"}", #"["CA1"]"#,
+    ])
+    func bodyReaderRefusesMalformed(_ body: String) {
+        #expect(TwilioErrorBody.parse(body) == TwilioErrorBody())
+    }
+
     @Test("a 429's Retry-After in seconds becomes the failure's delay and is reported in details")
     func retryAfterSeconds() throws {
         guard case .failed(let failure) = FailureClassifier.classify(status: 429, body: "", retryAfter: "12") else { throw Failure() }

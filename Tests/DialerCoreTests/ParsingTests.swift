@@ -70,6 +70,9 @@ struct ParsingTests {
         let decoded = FormEncoding.decode(encoded)
         #expect(decoded.map(\.0) == ["To", "Url", "Note"])
         #expect(decoded.map(\.1) == ["+14155551234", "http://x/y?job=1&attempt=2", "a b"])
+        // Every other byte as two upper-case hex digits, UTF-8 byte by byte.
+        #expect(FormEncoding.escape("é\n~-._*") == "%C3%A9%0A~-._%2A")
+        #expect(FormEncoding.decode(FormEncoding.encode([("Ω", "\u{1F600}\t")])).map { [$0.0, $0.1] } == [["Ω", "\u{1F600}\t"]])
     }
 }
 

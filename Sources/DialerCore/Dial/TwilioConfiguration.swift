@@ -43,22 +43,38 @@ public struct TwilioConfiguration: Sendable, Hashable {
 /// the `+` of an E.164 number is sent as `%2B` and never turns into a space.
 public enum FormEncoding {
     public static func encode(_ fields: [(String, String)]) -> String {
-        fields.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 } * 3 / 2)
+        for (i, (name, value)) in fields.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: "&")) }
+            append(name, to: &bytes)
+            bytes.append(UInt8(ascii: "="))
+            append(value, to: &bytes)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count * 3 / 2)
+        append(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `text` percent-encoded (one pass over its bytes: this runs for every field of every dial).
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        let hex: StaticString = "0123456789ABCDEF"
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(UnicodeScalar(byte))
+                bytes.append(byte)
             default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex.utf8Start[Int(byte >> 4)])
+                bytes.append(hex.utf8Start[Int(byte & 0x0F)])
             }
         }
-        return out
     }
 
     /// Decodes a form body into fields, in order (`+` is a space, `%XX` a byte).
@@ -85,8 +101,4 @@ public enum FormEncoding {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
