@@ -25,13 +25,16 @@ enum TwilioBodies {
 
     /// `count` random lowercase hex digits (SIDs, request ids).
     static func hex(_ count: Int) -> String {
-        var out = ""
-        out.reserveCapacity(count)
-        while out.count < count {
-            let chunk = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            out += String(repeating: "0", count: 16 - chunk.count) + chunk
+        let digits: StaticString = "0123456789abcdef"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        var random = UInt64.random(in: 0...UInt64.max)
+        for i in 0..<count {
+            if i > 0, i % 16 == 0 { random = UInt64.random(in: 0...UInt64.max) }
+            bytes.append(digits.utf8Start[Int(random & 0xF)])
+            random >>= 4
         }
-        return String(out.prefix(count))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `+` and 2 to 15 digits, the first not 0.
@@ -171,9 +174,16 @@ enum TwilioBodies {
 
     /// `(415) 867-5309` for a NANP number, the input otherwise.
     static func formatted(_ e164: String) -> String {
-        let digits = Array(e164.dropFirst(2))
-        guard e164.hasPrefix("+1"), digits.count == 10 else { return e164 }
-        return "(\(String(digits[0..<3]))) \(String(digits[3..<6]))-\(String(digits[6..<10]))"
+        let digits = e164.utf8.dropFirst(2)
+        guard e164.utf8.starts(with: "+1".utf8), digits.count == 10 else { return e164 }
+        var out: [UInt8] = [UInt8(ascii: "(")]
+        out.reserveCapacity(14)
+        for (i, digit) in digits.enumerated() {
+            out.append(digit)
+            if i == 2 { out += [UInt8(ascii: ")"), UInt8(ascii: " ")] }
+            if i == 5 { out.append(UInt8(ascii: "-")) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The default Twilio code and message for a scripted status.

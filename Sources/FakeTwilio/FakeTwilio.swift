@@ -119,9 +119,11 @@ public struct FakeTwilio: Sendable {
             logger: logger)
     }
 
+    private static let requestIDHeader = HTTPField.Name("Twilio-Request-Id")!
+
     static func response(_ status: Int, _ json: String, headers extra: [(String, String)] = []) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
-        headers[HTTPField.Name("Twilio-Request-Id")!] = "RQ" + TwilioBodies.hex(32)
+        headers[requestIDHeader] = "RQ" + TwilioBodies.hex(32)
         for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
     }
