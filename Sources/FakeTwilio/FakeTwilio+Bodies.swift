@@ -149,7 +149,7 @@ enum TwilioBodies {
         out += "\""
         var string = string
         string.withUTF8 { bytes in
-            // Runs of bytes that need no escape are appended whole; only `"`, `\\` and control characters are rewritten.
+            // Runs of bytes that need no escape are appended whole; only the quote, the backslash and control characters are rewritten.
             var start = 0
             for i in 0..<bytes.count {
                 let byte = bytes[i]

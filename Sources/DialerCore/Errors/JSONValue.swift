@@ -82,7 +82,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         out += "\""
         var text = text
         text.withUTF8 { bytes in
-            // Runs of bytes that need no escape are appended whole; only `"`, `\\` and control characters are rewritten.
+            // Runs of bytes that need no escape are appended whole; only the quote, the backslash and control characters are rewritten.
             var start = 0
             for i in 0..<bytes.count {
                 let byte = bytes[i]
