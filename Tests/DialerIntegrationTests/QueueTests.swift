@@ -1,4 +1,4 @@
-import DialerCore
+@testable import DialerCore
 import Foundation
 import PostgresNIO
 import Testing
@@ -72,6 +72,30 @@ struct QueueTests {
             #expect(call.callerE164 == Fixture.caller)
             #expect(call.callerActive && call.callerOwnedByTenant)
             #expect(call.attempt == 1)
+        }
+    }
+
+    @Test("right after a bulk enqueue the claim reads its index in order: call_jobs is analyzed, so due rows are not all sorted per claim")
+    func bulkEnqueueAnalyzes() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            #expect(try await store.scalar("SELECT reltuples::bigint FROM pg_class WHERE oid = 'call_jobs'::regclass") == -1)
+            _ = try await store.enqueue(Fixture.destinations(3_000, start: 300_000).map { try Fixture.request($0) })
+            #expect(try await store.scalar("SELECT reltuples::bigint FROM pg_class WHERE oid = 'call_jobs'::regclass") == 3_000)
+            // The claim's row choice (JobStore.claim's first CTE): with statistics it walks call_jobs_claimable in dial order and
+            // stops after the batch; without them the planner fetched every due row and sorted them, for every claim.
+            var plan: [String] = []
+            for try await line in try await store.client.query("""
+                EXPLAIN SELECT id FROM call_jobs j
+                WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
+                  AND NOT \(unescaped: JobStore.scopePaused("j"))
+                ORDER BY priority, run_at, id LIMIT 200 FOR UPDATE SKIP LOCKED
+                """, logger: store.logger).decode(String.self) { plan.append(line) }
+            #expect(plan.contains { $0.contains("Index Scan using call_jobs_claimable") }, "\(plan.joined(separator: "\n"))")
+            #expect(!plan.contains { $0.contains("Sort") }, "\(plan.joined(separator: "\n"))")
+            // A small enqueue into a table the statistics already describe does not analyze again.
+            _ = try await store.enqueue([try Fixture.request("+14155559999")])
+            #expect(try await store.scalar("SELECT reltuples::bigint FROM pg_class WHERE oid = 'call_jobs'::regclass") == 3_000)
         }
     }
 

@@ -50,7 +50,35 @@ extension JobStore {
             }
         }
         for (index, first) in aliasOf { results[index] = EnqueueResult(jobID: results[first]!.jobID, created: false) }
+        await analyzeAfterBulkEnqueue(created: results.count { $0?.created == true })
         return results.map { $0! }
+    }
+
+    /// An enqueue call that created at least this many jobs may refresh the planner's statistics of `call_jobs`.
+    static let analyzeAfterJobs = 1_000
+
+    /// After a bulk enqueue that grew `call_jobs` by a tenth or more (or filled a table never analyzed), `ANALYZE` it. With
+    /// stale statistics the planner misjudges how many rows are due: it then fetches and sorts every due row for each claim
+    /// instead of reading the claim index in order, until autovacuum's next analyze, which can be a minute or more away,
+    /// exactly when a freshly loaded campaign starts dialing (measured: about 25% more CPU per job on a 30,000-job drain).
+    /// A concurrent autovacuum holds the lock ANALYZE needs: waiting is capped, and on failure autovacuum will catch up.
+    private func analyzeAfterBulkEnqueue(created: Int) async {
+        guard created >= Self.analyzeAfterJobs else { return }
+        do {
+            var estimated = -1.0
+            let rows = try await client.query("SELECT reltuples::float8 FROM pg_class WHERE oid = 'call_jobs'::regclass", logger: logger)
+            for try await value in rows.decode(Double.self) { estimated = value }
+            guard estimated < 0 || Double(created) >= estimated / 10 else { return }
+            try await transaction { connection, logger in
+                try await connection.query("SET LOCAL lock_timeout = '2s'", logger: logger)
+                try await connection.query("ANALYZE call_jobs", logger: logger)
+            }
+            logger.info("refreshed call_jobs statistics after a bulk enqueue", metadata: ["created": "\(created)"])
+        } catch {
+            logger.warning("could not refresh call_jobs statistics after a bulk enqueue; autovacuum will", metadata: [
+                "error": "\(String(reflecting: error))",
+            ])
+        }
     }
 
     private struct RaceWithConcurrentEnqueue: Error { let key: String }
