@@ -24,7 +24,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             printError("dialer: TWILIO_BASE_URL, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are needed")
             throw ExitCode(2)
         }
-        guard let host = URLComponents(string: twilio.baseURL)?.host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+        guard twilio.isLoopback else {
             printError("dialer: bench-http only targets a loopback TWILIO_BASE_URL (the fake Twilio), never Twilio itself")
             throw ExitCode(2)
         }

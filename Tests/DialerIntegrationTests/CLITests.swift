@@ -74,6 +74,24 @@ struct CLITests {
         #expect(badFlag.stderr.contains("concurrency"))
     }
 
+    @Test("bench-http refuses any Twilio but a loopback one, and counts every request the fake answers")
+    func benchHTTP() async throws {
+        var env = try Self.environment(schema: "public")
+        env["DIALER_GATE_TIME"] = nil
+        env["TWILIO_BASE_URL"] = "https://api.twilio.com"
+        let refused = try await Self.run(["bench-http", "--requests", "1"], environment: env)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("only targets a loopback TWILIO_BASE_URL"))
+        let fake = Fixture.fake()
+        try await fake.withRunning { [env] baseURL in
+            let ran = try await Self.run(["bench-http", "--requests", "40", "--in-flight", "8"],
+                                         environment: env.merging(["TWILIO_BASE_URL": baseURL]) { $1 })
+            #expect(ran.status == 0, "\(ran.stderr)")
+            #expect(ran.stdout.contains("bench-http: 40 requests (40 dialed)"), "\(ran.stdout)")
+            #expect(await fake.ledger.calls.count == 40)
+        }
+    }
+
     @Test("enqueue speaks OpenPhn codes; a campaign with a bad row enqueues nothing unless --skip-invalid")
     func enqueue() async throws {
         try await TestDatabase.withStore { store, schema in

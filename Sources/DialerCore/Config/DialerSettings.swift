@@ -99,8 +99,7 @@ public struct DialerSettings: Sendable {
             guard let instant = ISO8601DateFormatter().date(from: raw) else {
                 throw SettingError(setting: "DIALER_GATE_TIME", problem: "must be an ISO-8601 instant such as 2026-12-02T18:00:00Z, got '\(raw)'")
             }
-            let host = twilio.flatMap { URLComponents(string: $0.baseURL)?.host }
-            guard let host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+            guard twilio?.isLoopback == true else {
                 throw SettingError(setting: "DIALER_GATE_TIME", problem: "is honoured only with a loopback TWILIO_BASE_URL (the fake Twilio): it would bypass calling hours")
             }
             gateOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A credential that never prints: `description` and `debugDescription` are redacted, so it cannot leak into logs.
 public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     public let value: String
@@ -36,6 +38,12 @@ public struct TwilioConfiguration: Sendable, Hashable {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
+    }
+
+    /// Whether `baseURL` points at this machine (the fake Twilio): what simulated clocks and benchmarks require.
+    public var isLoopback: Bool {
+        guard let host = URLComponents(string: baseURL)?.host else { return false }
+        return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
     }
 }
 

@@ -29,7 +29,7 @@ public struct QueueGaugeRefresher: Service {
                 if failing { logger.info("queue depth readable again") }
                 failing = false
             } catch {
-                if !failing { logger.warning("reading the queue depth failed", metadata: ["error": "\(error)"]) }
+                if !failing { logger.warning("reading the queue depth failed", metadata: ["error": "\(String(reflecting: error))"]) }
                 failing = true
             }
             _ = await readiness?.check()
@@ -76,7 +76,7 @@ public struct RetentionService: Service {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("retention: pruning failed; trying again next interval", metadata: ["error": "\(error)"])
+                logger.warning("retention: pruning failed; trying again next interval", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await gracefulShutdown(within: interval)
         }
