@@ -12,7 +12,7 @@ struct DialerCommand: AsyncParsableCommand {
         abstract: "OpenPhn's outbound-call worker: claims call jobs from PostgreSQL and dials them through Twilio.",
         subcommands: [
             Migrate.self, Run.self, Drain.self, Status.self, Enqueue.self, Pause.self, Resume.self, Cancel.self, Retry.self, Prune.self,
-            CheckCommand.self, ExplainCommand.self, DNCCommand.self, TenantCommand.self, FakeTwilioCommand.self, BenchHTTPCommand.self,
+            CheckCommand.self, ExplainCommand.self, DNCCommand.self, TenantCommand.self, FakeTwilioCommand.self, BenchHTTPCommand.self, SQLCommand.self,
         ])
 }
 

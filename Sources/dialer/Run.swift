@@ -22,7 +22,8 @@ struct Run: AsyncParsableCommand {
 /// Runs the worker in a ServiceGroup with the database client, so SIGTERM/SIGINT shut it down gracefully and the
 /// client outlives the worker.
 ///
-/// With `withOperations` (`dialer run`), the group also holds the ops HTTP server (/metrics, /healthz, /readyz), the
+/// Beside the worker run lease recovery and reconciliation (both modes: a drain waits for in-doubt jobs to settle). With
+/// `withOperations` (`dialer run`), the group also holds the ops HTTP server (/metrics, /healthz, /readyz), the
 /// queue-depth gauges and automatic retention. Services stop in reverse order: the worker first (readiness turns false
 /// at once and stays served while in-flight dials finish), the database client last.
 func runWorker(_ settings: DialerSettings, mode: DialWorker.Mode, stats: WorkerStats = WorkerStats(), withOperations: Bool = false, logger: Logger) async throws {
@@ -52,7 +53,7 @@ func runWorker(_ settings: DialerSettings, mode: DialWorker.Mode, stats: WorkerS
         let worker = DialWorker(store: store, twilio: twilioClient, configuration: settings.worker, mode: mode, stats: stats, metrics: metrics,
                                 logger: logger)
         var group = ServiceGroupConfiguration(
-            services: [.init(service: client)] + operations + [
+            services: [.init(service: client)] + operations + worker.maintenanceServices().map { .init(service: $0) } + [
                 .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

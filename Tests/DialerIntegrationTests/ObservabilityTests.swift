@@ -40,11 +40,19 @@ struct ObservabilityTests {
     struct Exposition {
         var samples: [String: Double] = [:]
         var types: [String: String] = [:]
+        /// `# HELP` text by metric family.
+        var helps: [String: String] = [:]
         static let empty = try! Exposition("")
 
         init(_ text: String) throws {
             let sample = try Regex(#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$"#)
             for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                if line.hasPrefix("# HELP ") {
+                    let parts = line.split(separator: " ", maxSplits: 3)
+                    #expect(parts.count == 4, "bad HELP line: \(line)")
+                    if parts.count == 4 { helps[String(parts[2])] = String(parts[3]) }
+                    continue
+                }
                 if line.hasPrefix("# TYPE ") {
                     let parts = line.split(separator: " ")
                     #expect(parts.count == 4, "bad TYPE line: \(line)")
@@ -62,6 +70,15 @@ struct ObservabilityTests {
         }
 
         func value(_ key: String) -> Double? { samples[key] }
+
+        /// Every family with a `# TYPE` also has a non-empty `# HELP` (what `promtool check metrics` asks for), and it
+        /// comes before the family's samples.
+        func expectEveryFamilyDescribed(sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(!types.isEmpty, "no metric families", sourceLocation: sourceLocation)
+            for family in types.keys.sorted() {
+                #expect(helps[family]?.isEmpty == false, "metric \(family) has no # HELP", sourceLocation: sourceLocation)
+            }
+        }
     }
 
     @Test("/metrics is Prometheus text that moves as jobs are dialed, failed and measured; no phone number in any label")
@@ -97,6 +114,7 @@ struct ObservabilityTests {
                     #expect(scraped.status == 200)
                     #expect(scraped.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
                     let after = try Exposition(scraped.body)
+                    after.expectEveryFamilyDescribed()
                     #expect(after.value(#"dialer_jobs_claimed_total"#) == 9)
                     #expect(after.value(#"dialer_jobs_retried_total{class="rate_limited"}"#) == 1)
                     #expect(after.value(#"dialer_jobs_deferred_total{reason="verification_pending"}"#) == 1)
@@ -312,6 +330,7 @@ struct RunOperationsTests {
                 #expect(scraped.value(#"dialer_queue_jobs{state="queued"}"#) == 0)
                 #expect(scraped.value("dialer_retention_last_run_timestamp_seconds") ?? 0 > 0)
                 #expect(scraped.value("dialer_ready") == 1)
+                scraped.expectEveryFamilyDescribed()
                 #expect(try await ObservabilityTests.get(base + "/readyz").status == 200)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
 

@@ -81,7 +81,7 @@ struct OperatorControlTests {
                 let inFlight = try await store.claim(limit: 1, worker: "w0", lease: .seconds(30))
                 #expect(inFlight.map(\.jobID) == [spring[0]])
                 _ = try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID)
-                try await store.record([JobOutcome(jobID: spring[0], attempt: 1, state: .retrying, delay: .zero, kind: .dial, outcome: "retryable")],
+                try await store.record([.retrying(JobRef(jobID: spring[0], attempt: 1, maxAttempts: 4), after: .zero, failure: Fixture.serverError, detail: [:])],
                                        worker: "w0")
                 let counts = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
                 #expect(counts.dialed == 3)

@@ -115,8 +115,8 @@ struct WorkerTests {
             try await TwilioClient.with(Fixture.twilio("http://127.0.0.1:9"), logger: TestDatabase.logger) { client in
                 let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
                 let call = try #require(try await store.claimInDoubt(limit: 5, worker: worker.configuration.workerID, lease: .seconds(30)).first)
-                let outcome = await worker.reconcile(call)
-                #expect(outcome.state == .inDoubt && outcome.outcome == "unreachable")
+                let outcome = await worker.reconciler.reconcile(call)
+                #expect(outcome.state == .inDoubt && outcome.outcome == .unreachable)
                 #expect(try await store.record([outcome], worker: worker.configuration.workerID) == [id])
             }
             let job = try #require(try await store.job(id))

@@ -10,14 +10,27 @@ public struct SettingError: Error, Hashable, CustomStringConvertible {
 
 /// The worker's configuration, read from environment variables; command-line flags override them by name.
 ///
-/// Parsing is pure (a dictionary in, settings or a ``SettingError`` out) so every rule is unit-tested.
-public struct DialerSettings: Sendable {
+/// Parsing is pure (a dictionary in, settings or a ``SettingError`` out) so every rule is unit-tested. The description
+/// hides the database password and the Twilio secret.
+public struct DialerSettings: Sendable, CustomStringConvertible {
     public var databaseURL: String
     public var twilio: TwilioConfiguration?
     public var worker: WorkerConfiguration
     public var operations: OperationsSettings
 
-    /// Every variable the worker reads, with its meaning (the README's configuration table comes from the same list).
+    public var description: String {
+        "DialerSettings(database: \(Self.redactingPassword(databaseURL)), twilio: \(twilio.map { "\($0)" } ?? "none"))"
+    }
+
+    /// `url` with the password of its user part, if any, replaced by `redacted`.
+    public static func redactingPassword(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.percentEncodedPassword != nil else { return url }
+        components.percentEncodedPassword = "redacted"
+        return components.string ?? "<redacted>"
+    }
+
+    /// Every variable the dialer reads, with its meaning. A test holds the README's configuration table and the sources to
+    /// this list: every name read anywhere is here, and the README has a row for each.
     public static let variables: [(name: String, meaning: String)] = [
         ("DATABASE_URL", "postgres://user[:password]@host[:port]/database (required)"),
         ("TWILIO_ACCOUNT_SID", "platform account SID (AC...) or API key SID (SK...) for HTTP Basic auth (required to dial)"),
@@ -37,6 +50,7 @@ public struct DialerSettings: Sendable {
         ("DIALER_TWILIO_TIMEOUT_SECONDS", "whole Create Call request timeout (default 15)"),
         ("DIALER_SHUTDOWN_TIMEOUT_SECONDS", "time in-flight dials get after SIGTERM (default 30)"),
         ("DIALER_OPS_ADDRESS", "host:port of the ops HTTP server of `dialer run` (/metrics, /healthz, /readyz); port 0 picks one; `off` disables (default 127.0.0.1:9464)"),
+        ("DIALER_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info); no level prints a credential"),
         ("DIALER_LOG_FORMAT", "text (human lines, the default) or json (one JSON object per line)"),
         ("DIALER_RETENTION_DAYS", "finished jobs and their attempts older than this are pruned by the running worker (default 90; 0 turns it off). call_attempts is the dial-time compliance record: archive it first if you must keep it longer"),
         ("DIALER_RETENTION_INTERVAL_SECONDS", "how often the worker prunes (default 300; one process of the fleet at a time)"),

@@ -27,7 +27,7 @@ extension TwilioClient {
                 pages += 1
                 var request = HTTPClientRequest(url: current)
                 request.method = .GET
-                request.headers.add(name: "Authorization", value: authorization)
+                request.headers.add(name: "Authorization", value: authorization.value)
                 request.headers.add(name: "Accept", value: "application/json")
                 let body: ByteBuffer
                 do {

@@ -8,17 +8,22 @@ import NIOHTTP1
 ///
 /// Its `HTTPClient` is dedicated: no redirects (a redirected POST could dial twice), HTTP/1.1, bounded connect and request
 /// timeouts, and no automatic reconnect loop (a refused connection fails the attempt at once and the worker's backoff takes over).
-public struct TwilioClient: Sendable {
+///
+/// Its description names only the base URL: the `Authorization` header is built from the secret and is one base64
+/// decode away from it, so it is a ``Secret`` too.
+public struct TwilioClient: Sendable, CustomStringConvertible {
     public let configuration: TwilioConfiguration
     let http: HTTPClient
     /// Built once: the `Authorization` header value (Basic, base64 of the credentials).
-    let authorization: String
+    let authorization: Secret
 
     init(configuration: TwilioConfiguration, http: HTTPClient) {
         self.configuration = configuration
         self.http = http
-        self.authorization = "Basic " + Data("\(configuration.username):\(configuration.secret.value)".utf8).base64EncodedString()
+        self.authorization = Secret("Basic " + Data("\(configuration.username):\(configuration.secret.value)".utf8).base64EncodedString())
     }
+
+    public var description: String { "TwilioClient(\(configuration.baseURL))" }
 
     /// Runs `body` with a client whose connections are closed when `body` returns.
     public static func with<T>(_ configuration: TwilioConfiguration, logger: Logger, _ body: (TwilioClient) async throws -> T) async throws -> T {
@@ -50,7 +55,7 @@ public struct TwilioClient: Sendable {
         var request = HTTPClientRequest(url: "\(configuration.baseURL)/2010-04-01/Accounts/\(subaccountSID)/Calls.json")
         request.method = .POST
         request.headers.reserveCapacity(4)
-        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Authorization", value: authorization.value)
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "openphn-dialer/1")
@@ -69,9 +74,4 @@ public struct TwilioClient: Sendable {
     static func appendQuery(_ url: String, jobID: Int64, attempt: Int) -> String {
         url + (url.contains("?") ? "&" : "?") + "job=\(jobID)&attempt=\(attempt)"
     }
-}
-
-extension Duration {
-    /// Whole nanoseconds, for NIO's `TimeAmount`.
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

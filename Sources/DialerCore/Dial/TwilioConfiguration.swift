@@ -8,8 +8,8 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var debugDescription: String { "<redacted>" }
 }
 
-/// How the worker reaches Twilio's Create Call endpoint.
-public struct TwilioConfiguration: Sendable, Hashable {
+/// How the worker reaches Twilio's Create Call endpoint. Its description shows where and as whom, never the secret.
+public struct TwilioConfiguration: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// `https://api.twilio.com` in production; the fake's loopback address in tests and the demo. No trailing slash.
     public var baseURL: String
     /// HTTP Basic user: the platform's account SID (`AC...`) or an API key SID (`SK...`).
@@ -39,6 +39,9 @@ public struct TwilioConfiguration: Sendable, Hashable {
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
     }
+
+    public var description: String { "TwilioConfiguration(baseURL: \(baseURL), username: \(username), secret: \(secret))" }
+    public var debugDescription: String { description }
 
     /// Whether `baseURL` points at this machine (the fake Twilio): what simulated clocks and benchmarks require.
     public var isLoopback: Bool {

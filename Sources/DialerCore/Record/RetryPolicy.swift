@@ -59,8 +59,3 @@ public struct RetryPolicy: Sendable, Hashable {
         return .retry(after: max(min(retryAfter, maxRetryAfter), backoffDelay))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -20,40 +20,13 @@ extension JobStore {
     /// `queue_pauses` probe catches the few rescheduled by dials that were in flight when the pause came.
     public func claim(limit: Int, worker: String, lease: Duration, tenant: String? = nil, campaign: String? = nil) async throws -> [ClaimedCall] {
         guard limit > 0 else { return [] }
-        let tenant = tenant ?? "", campaign = campaign ?? ""
-        let rows = try await client.query("""
-            WITH due AS (
-                SELECT id FROM call_jobs j
-                WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
-                  AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-                  AND NOT \(unescaped: Self.scopePaused("j"))
-                ORDER BY priority, run_at, id
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE call_jobs j
-                SET state = 'active', attempt = j.attempt + 1, lease_owner = \(worker),
-                    lease_expires_at = now() + make_interval(secs => \(lease.seconds)), attempted_at = now(), updated_at = now()
-                FROM due WHERE j.id = due.id
-                RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id
-            )
-            SELECT c.id, c.tenant_id, c.campaign_id, c.destination, c.attempt, c.max_attempts, c.expires_at,
-                   t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now(),
-                   EXISTS (SELECT 1 FROM dnc_global g WHERE g.number = n.number),
-                   EXISTS (SELECT 1 FROM dnc_tenant d WHERE d.tenant_id = c.tenant_id AND d.number = n.number),
-                   to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
-                   recent.dials, recent.oldest
-            FROM claimed c
-            JOIN tenants t ON t.id = c.tenant_id
-            JOIN phone_numbers p ON p.id = c.caller_number_id
-            CROSS JOIN LATERAL (SELECT CASE WHEN c.destination ~ '^\\+[0-9]{8,15}$' THEN substr(c.destination, 2)::bigint END AS number) n
-            CROSS JOIN LATERAL (
-                SELECT count(*)::bigint AS dials, min(a.recorded_at) AS oldest
-                FROM call_jobs j2 JOIN call_attempts a ON a.job_id = j2.id
-                WHERE j2.tenant_id = c.tenant_id AND j2.destination = c.destination
-                  AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed) AND a.recorded_at > now() - interval '24 hours'
-            ) recent
-            """, logger: logger)
+        var binds = PostgresBindings(capacity: 5)
+        binds.append(tenant ?? "")
+        binds.append(campaign ?? "")
+        binds.append(limit)
+        binds.append(worker)
+        binds.append(lease.seconds)
+        let rows = try await client.query(Self.claimStatement.query(binds), logger: logger)
         var calls: [ClaimedCall] = []
         calls.reserveCapacity(limit)
         for try await row in rows {
@@ -71,4 +44,35 @@ extension JobStore {
         }
         return calls
     }
+
+    /// The claim (see ``claim(limit:worker:lease:tenant:campaign:)``): `$1` tenant and `$2` campaign ('' for any), `$3`
+    /// the batch size, `$4` the worker id, `$5` the lease in seconds.
+    static let claimStatement = SQLStatement(name: "claim", parameters: ["tenant", "campaign", "limit", "worker", "lease_seconds"], text: """
+        WITH due AS (
+            SELECT id FROM call_jobs j
+            WHERE state IN ('queued', 'deferred', 'retrying') AND run_at <= now()
+              AND ($1 = '' OR tenant_id = $1) AND ($2 = '' OR campaign_id = $2)
+              AND NOT \(JobStore.scopePaused("j"))
+            ORDER BY priority, run_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE call_jobs j
+            SET state = 'active', attempt = j.attempt + 1, lease_owner = $4,
+                lease_expires_at = now() + make_interval(secs => $5), attempted_at = now(), updated_at = now()
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id
+        )
+        SELECT c.id, c.tenant_id, c.campaign_id, c.destination, c.attempt, c.max_attempts, c.expires_at,
+               t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now(),
+               EXISTS (SELECT 1 FROM dnc_global g WHERE g.number = n.number),
+               EXISTS (SELECT 1 FROM dnc_tenant d WHERE d.tenant_id = c.tenant_id AND d.number = n.number),
+               to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
+               recent.dials, recent.oldest
+        FROM claimed c
+        JOIN tenants t ON t.id = c.tenant_id
+        JOIN phone_numbers p ON p.id = c.caller_number_id
+        CROSS JOIN LATERAL (SELECT CASE WHEN c.destination ~ '^\\+[0-9]{8,15}$' THEN substr(c.destination, 2)::bigint END AS number) n
+        CROSS JOIN LATERAL (\(JobStore.recentDials(tenant: "c.tenant_id", destination: "c.destination"))) recent
+        """)
 }

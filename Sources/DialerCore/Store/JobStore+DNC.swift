@@ -158,14 +158,10 @@ extension JobStore {
                    t.verification_status, t.twilio_subaccount_sid,
                    to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
                    EXISTS (SELECT 1 FROM phone_numbers p WHERE p.tenant_id = t.id AND p.selected AND p.active),
-                   (SELECT count(*)::bigint FROM call_jobs j JOIN call_attempts a ON a.job_id = j.id
-                     WHERE j.tenant_id = t.id AND j.destination = \(number.e164) AND a.kind = 'dial'
-                       AND (a.outcome = 'dialed' OR a.possibly_dialed) AND a.recorded_at > now() - interval '24 hours'),
-                   (SELECT min(a.recorded_at) FROM call_jobs j JOIN call_attempts a ON a.job_id = j.id
-                     WHERE j.tenant_id = t.id AND j.destination = \(number.e164) AND a.kind = 'dial'
-                       AND (a.outcome = 'dialed' OR a.possibly_dialed) AND a.recorded_at > now() - interval '24 hours'),
+                   coalesce(recent.dials, 0), recent.oldest,
                    t.id IS NOT NULL, now()
-            FROM (SELECT 1) one LEFT JOIN tenants t ON t.id = \(tenant ?? "")
+            FROM (SELECT \(number.e164)::text AS destination) one LEFT JOIN tenants t ON t.id = \(tenant ?? "")
+            LEFT JOIN LATERAL (\(unescaped: Self.recentDials(tenant: "t.id", destination: "one.destination"))) recent ON true
             """, logger: logger)
         for try await row in rows {
             let r = row.makeRandomAccess()

@@ -24,6 +24,8 @@ extension DialWorker {
             metadata["state"] = "active"
             logger.debug("claimed", metadata: metadata)
         }
+        let job = JobRef(jobID: call.jobID, attempt: call.attempt, maxAttempts: call.maxAttempts)
+        var random = SystemRandomNumberGenerator()
         var now = call.claimedAt.addingTimeInterval(configuration.gateClockOffset.seconds)
         var decision = configuration.gate.decide(call, at: now)
         var paced: Duration = .zero
@@ -35,88 +37,53 @@ extension DialWorker {
                 decision = configuration.gate.decide(call, at: now)
             }
         }
-        var detail = decision.audit
-        detail["rule"] = .string(decision.rule)
+        let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+        var step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: nil, using: &random)
+        if case .dial = step {
+            let result = await dial(call)
+            step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: result, using: &random)
+        }
+        // With Twilio's answer in hand the transition always records; were it ever to ask for a second dial, the job
+        // goes in doubt (reconciled with Twilio) rather than dialed twice.
         let outcome: JobOutcome
-        switch decision.verdict {
-        case .block:
-            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: decision.error, kind: .gate, outcome: "block",
-                                 detail: .object(detail))
-        case .deferred(let until):
-            var random = SystemRandomNumberGenerator()
-            let delay = configuration.gate.delay(until: until, now: now, using: &random)
-            detail["next_allowed_at"] = .string(DialGate.iso(until))
-            outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .deferred, delay: delay, refundAttempt: true, error: decision.error,
-                                 kind: .gate, outcome: "defer", detail: .object(detail))
-        case .allow:
-            if Task.isShuttingDownGracefully || Task.isCancelled {
-                // Stopping before this job was dialed: hand it back untouched for another worker.
-                outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, refundAttempt: true, kind: .release, outcome: "released")
-            } else if paced >= configuration.maxPacingWait {
-                // The subaccount is saturated: hand the job back so this worker's slots serve other tenants meanwhile.
-                outcome = JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .queued, delay: configuration.pacingMaxAhead, refundAttempt: true,
-                                     kind: .pace, outcome: "paced", detail: .object(["waited_seconds": .number(paced.seconds)]))
-            } else {
-                outcome = await dial(call, gate: detail)
-            }
+        switch step {
+        case .record(let recorded): outcome = recorded
+        case .dial:
+            logger.error("a dial answer did not settle the job; reconciling it", metadata: jobMetadata())
+            let failure = DialFailure(kind: .serverError, error: OpenPhnError(.upstreamUnavailable, "The dial's outcome was not settled."),
+                                      possiblyDialed: true)
+            outcome = .inDoubt(job, reconcileIn: configuration.reconcileDelay, failure: failure, detail: [:])
         }
         let applied = await recorder.record(outcome)
+        accounting.count(outcome, applied: applied)
         note(outcome, applied: applied, destination: call.destination, jobMetadata: jobMetadata)
     }
 
-    private func dial(_ call: ClaimedCall, gate: [String: JSONValue]) async -> JobOutcome {
+    /// Sends Create Call and measures it; a 429 slows the whole subaccount, for every worker.
+    private func dial(_ call: ClaimedCall) async -> DialOutcome {
         let clock = ContinuousClock()
         let sent = clock.now
         let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
                                              jobID: call.jobID, attempt: call.attempt, logger: logger)
         switch result {
         case .dialed: metrics.twilioRequest(clock.now - sent, httpStatus: 201)
-        case .failed(let failure): metrics.twilioRequest(clock.now - sent, httpStatus: failure.httpStatus)
-        }
-        switch result {
-        case .dialed(let sid, let queueTime):
-            var detail = gate.merging(["gate": "allow"]) { $1 }
-            if let queueTime { detail["queue_time_ms"] = .number(Double(queueTime)) }
-            return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .dialed, callSID: sid, kind: .dial, outcome: "dialed",
-                              httpStatus: 201, detail: .object(detail))
         case .failed(let failure):
+            metrics.twilioRequest(clock.now - sent, httpStatus: failure.httpStatus)
             if failure.kind == .rateLimited, let subaccount = call.subaccountSID {
                 // One 429 slows the whole subaccount, for every worker, instead of each job finding out on its own.
                 try? await store.pauseSubaccount(subaccount, for: failure.retryAfter ?? configuration.retryPolicy.backoff.base)
             }
-            if failure.possiblyDialed {
-                // The call may exist: no re-dial before Twilio is asked (after a delay long enough for the request to land).
-                var detail = gate.merging(["gate": "allow", "failure": .string(failure.kind.rawValue)]) { $1 }
-                detail["reconcile_in_seconds"] = .number(configuration.reconcileDelay.seconds)
-                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .inDoubt, delay: configuration.reconcileDelay, error: failure.error,
-                                  kind: .dial, outcome: "in_doubt", httpStatus: failure.httpStatus, twilioCode: failure.twilioCode,
-                                  possiblyDialed: true, detail: .object(detail))
-            }
-            var random = SystemRandomNumberGenerator()
-            let decision = configuration.retryPolicy.decide(failure, attempt: call.attempt, maxAttempts: call.maxAttempts, using: &random)
-            var detail = gate.merging(["gate": "allow", "failure": .string(failure.kind.rawValue)]) { $1 }
-            switch decision {
-            case .retry(let delay):
-                detail["retry_in_seconds"] = .number((delay.seconds * 1000).rounded() / 1000)
-                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .retrying, delay: delay, error: failure.error, kind: .dial,
-                                  outcome: "retryable", httpStatus: failure.httpStatus, twilioCode: failure.twilioCode,
-                                  possiblyDialed: failure.possiblyDialed, detail: .object(detail))
-            case .fail(let error):
-                return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .failed, error: error, kind: .dial,
-                                  outcome: failure.isRetryable ? "retryable" : "terminal", httpStatus: failure.httpStatus,
-                                  twilioCode: failure.twilioCode, possiblyDialed: failure.possiblyDialed, detail: .object(detail))
-            }
         }
+        return result
     }
 
-    /// Counts the outcome and writes its one log line (built only when that level is enabled).
+    /// Writes the outcome's one log line (built only when that level is enabled).
     private func note(_ outcome: JobOutcome, applied: Bool, destination: String, jobMetadata: () -> Logger.Metadata) {
-        count(outcome, applied: applied)
         let level: Logger.Level = !applied || outcome.state == .failed ? .warning : [.retrying, .inDoubt].contains(outcome.state) ? .notice : .info
         guard logger.logLevel <= level else { return }
         var metadata = jobMetadata()
         metadata["to"] = "\(PhoneNumber.mask(destination))"
-        metadata["outcome"] = "\(outcome.outcome)"
+        metadata["outcome"] = "\(outcome.outcome.rawValue)"
         metadata["state"] = "\(outcome.state.rawValue)"
         if let error = outcome.error { metadata["error.code"] = "\(error.error.rawValue)" }
         if let status = outcome.httpStatus { metadata["http_status"] = "\(status)" }
@@ -163,47 +130,6 @@ extension DialWorker {
             case .again:
                 continue
             }
-        }
-    }
-
-    private func count(_ outcome: JobOutcome, applied: Bool) {
-        measure(outcome, applied: applied, path: "dial")
-        stats.update { counts in
-            guard applied else {
-                counts.fenced += 1
-                return
-            }
-            switch outcome.state {
-            case .dialed: counts.dialed += 1
-            case .retrying:
-                counts.retried += 1
-                counts.retriedByKind[outcome.detail?["failure"]?.stringValue ?? "unknown", default: 0] += 1
-            case .failed:
-                counts.failed += 1
-                counts.failedByCode[outcome.error?.error.rawValue ?? "unknown", default: 0] += 1
-            case .deferred: counts.deferred += 1
-            case .queued: counts.released += 1
-            case .inDoubt: counts.inDoubt += 1
-            default: break
-            }
-        }
-    }
-
-    /// Counts an applied (or fenced) outcome in the metrics.
-    func measure(_ outcome: JobOutcome, applied: Bool, path: String) {
-        guard applied else {
-            metrics.outcomeFenced()
-            return
-        }
-        switch outcome.state {
-        case .dialed: metrics.dialed(path: path)
-        case .retrying:
-            metrics.retried(class: outcome.kind == .reconcile ? "reconcile_not_found" : outcome.detail?["failure"]?.stringValue ?? "unknown")
-        case .failed: metrics.failed(error: outcome.error?.error.rawValue ?? "unknown")
-        case .deferred: metrics.deferred(reason: outcome.error?.error.rawValue ?? "unknown")
-        case .queued: metrics.released(reason: outcome.kind == .pace ? "pacing" : "shutdown")
-        case .inDoubt: if outcome.kind != .reconcile { metrics.wentInDoubt() }
-        default: break
         }
     }
 }

@@ -8,8 +8,9 @@ import ServiceLifecycle
 /// `shutdownTimeout`), hands back jobs it had not started, and returns.
 ///
 /// Wake-ups: a NOTIFY from enqueue starts new work within milliseconds; a jittered poll is the fallback for lost
-/// notifications and for jobs whose `run_at` arrives. Every worker also recovers expired leases on an interval.
-public struct DialWorker: Service {
+/// notifications and for jobs whose `run_at` arrives. Lease recovery and reconciliation are services of their own
+/// (``maintenanceServices()``), composed beside the worker.
+public struct DialWorker: Service, CustomStringConvertible {
     public enum Mode: Sendable {
         /// Run until shut down.
         case service
@@ -27,6 +28,9 @@ public struct DialWorker: Service {
     let logger: Logger
     let leases = LeaseRegistry()
     let pacer: Pacer
+    /// The pure decisions of a job's path (``DialTransition``), built once from the configuration.
+    let transition: DialTransition
+    let accounting: OutcomeAccounting
 
     public init(
         store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(),
@@ -43,6 +47,28 @@ public struct DialWorker: Service {
         self.logger = logger
         self.pacer = Pacer(store: store, defaultCallsPerSecond: configuration.defaultCallsPerSecond, maxAhead: configuration.pacingMaxAhead,
                            logger: logger)
+        self.transition = DialTransition(configuration)
+        self.accounting = OutcomeAccounting(stats: stats, metrics: metrics)
+    }
+
+    /// Short, and free of secrets: service-lifecycle logs every service's description at start (a default description
+    /// would print the Twilio client and its credentials).
+    public var description: String {
+        "DialWorker(worker: \(configuration.workerID), concurrency: \(configuration.concurrency), twilio: \(twilio))"
+    }
+
+    /// The maintenance every worker fleet needs beside its dial workers, as services of their own: lease recovery and
+    /// reconciliation of in-doubt jobs. List them before the worker in a `ServiceGroup`, so they stop after it.
+    public func maintenanceServices() -> [any Service] { [leaseRecovery, reconciler] }
+
+    /// Lease recovery for this worker's database, counted in its stats and metrics.
+    public var leaseRecovery: LeaseRecoveryService {
+        LeaseRecoveryService(store: store, interval: configuration.recoveryInterval, accounting: accounting, logger: logger)
+    }
+
+    /// Reconciliation of in-doubt jobs through this worker's Twilio client, counted in its stats and metrics.
+    public var reconciler: ReconcileService {
+        ReconcileService(store: store, twilio: twilio, configuration: configuration, accounting: accounting, logger: logger)
     }
 
     enum Event: Sendable {
@@ -65,9 +91,7 @@ public struct DialWorker: Service {
             await withTaskGroup(of: Void.self) { wakeups in
                 wakeups.addTask { await self.listen(sink) }
                 wakeups.addTask { await self.poll(sink) }
-                wakeups.addTask { await self.recoverLoop() }
-                wakeups.addTask { await self.heartbeat(self.leases) }
-                wakeups.addTask { await self.reconcileLoop(recorder: recorder, leases: self.leases) }
+                wakeups.addTask { await LeaseHeartbeat(store: self.store, configuration: self.configuration, logger: self.logger).run(self.leases) }
                 await withGracefulShutdownHandler {
                     await self.dispatchWithDeadline(events: events, sink: sink, recorder: recorder)
                 } onGracefulShutdown: {
@@ -209,32 +233,8 @@ public struct DialWorker: Service {
     /// The fallback poll, jittered so a fleet of workers does not query in lockstep.
     private func poll(_ sink: AsyncStream<Event>.Continuation) async {
         while !Task.isCancelled {
-            let interval = configuration.pollInterval.seconds * Double.random(in: 0.8...1.2)
-            do { try await Task.sleep(for: .seconds(interval)) } catch { return }
+            do { try await sleep(for: configuration.pollInterval) } catch { return }
             sink.yield(.wake)
-        }
-    }
-
-    private func recoverLoop() async {
-        while !Task.isCancelled {
-            do {
-                let store = self.store
-                let recovered = try await withTimeout(.seconds(20), what: "lease recovery") { try await store.recoverExpiredLeases() }
-                if !recovered.isEmpty {
-                    stats.update { $0.recovered += recovered.count }
-                    metrics.leasesRecovered(recovered.count)
-                }
-                for job in recovered {
-                    logger.warning("lease expired; job in doubt until reconciled", metadata: [
-                        "job.id": "\(job.jobID)", "attempt": "\(job.attempt)", "previous_owner": "\(job.previousOwner)", "state": "\(job.state.rawValue)",
-                    ])
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("lease recovery failed", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            let interval = configuration.recoveryInterval.seconds * Double.random(in: 0.8...1.2)
-            do { try await Task.sleep(for: .seconds(interval)) } catch { return }
         }
     }
 }

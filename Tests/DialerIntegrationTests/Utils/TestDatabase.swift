@@ -3,6 +3,7 @@ import FakeTwilio
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import Testing
 
 /// A private schema in the test database, migrated, for one test: tests run in parallel without seeing each other's rows.
@@ -71,6 +72,9 @@ enum Fixture {
         try CallRequest(tenantID: tenant, to: to, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key).validated()
     }
 
+    /// A 503 from Twilio, as the classifier reads it (for outcomes tests write by hand).
+    static let serverError = DialFailure(kind: .serverError, error: OpenPhnError(.upstreamUnavailable, "Twilio answered 503."), httpStatus: 503)
+
     /// `n` distinct valid destinations.
     static func destinations(_ n: Int, start: Int = 0) -> [String] {
         (0..<n).map { "+1415\(String(format: "%07d", 2_000_000 + start + $0))" }
@@ -109,8 +113,13 @@ enum Fixture {
     {
         let stats = WorkerStats()
         try await TwilioClient.with(twilio, logger: TestDatabase.logger) { client in
-            try await DialWorker(store: store, twilio: client, configuration: worker, mode: .drain(waitForScheduled: wait), stats: stats,
-                                 logger: TestDatabase.logger).run()
+            let worker = DialWorker(store: store, twilio: client, configuration: worker, mode: .drain(waitForScheduled: wait), stats: stats,
+                                    logger: TestDatabase.logger)
+            // As `dialer drain` runs it: the worker ends the group when the drain is over, recovery and reconciliation beside it.
+            let group = ServiceGroup(configuration: .init(
+                services: worker.maintenanceServices().map { .init(service: $0) } + [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: TestDatabase.logger))
+            try await group.run()
         }
         return stats.snapshot
     }

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// What `prune` deleted (or would delete).
+public struct PruneResult: Sendable, Hashable, Codable {
+    public var jobs = 0
+    public var attempts = 0
+    public var batches = 0
+}
+
+extension JobStore {
+    /// Deletes finished jobs (dialed, failed, cancelled) that finished more than `olderThan` ago, with their attempt rows,
+    /// oldest first, `batchSize` jobs per statement; each batch is its own short transaction and skips locked rows, so
+    /// pruning never blocks a claim. Waiting, active and in-doubt jobs are never touched, however old.
+    /// Note: a pruned job's idempotency key can be used again.
+    public func prune(olderThan: Duration, batchSize: Int = 1_000, pauseBetweenBatches: Duration = .milliseconds(20), dryRun: Bool = false) async throws
+        -> PruneResult
+    {
+        var result = PruneResult()
+        let age = olderThan.seconds
+        if dryRun {
+            let rows = try await client.query("""
+                SELECT count(*)::bigint, coalesce(sum((SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id)), 0)::bigint
+                FROM call_jobs j WHERE finished_at < now() - make_interval(secs => \(age))
+                """, logger: logger)
+            for try await (jobs, attempts) in rows.decode((Int, Int).self) { result = PruneResult(jobs: jobs, attempts: attempts, batches: 0) }
+            return result
+        }
+        let batch = max(1, batchSize)
+        // A service shutting down stops between batches (a large first prune must not hold up a deploy).
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let rows = try await client.query("""
+                WITH doomed AS MATERIALIZED (
+                    SELECT id FROM call_jobs
+                    WHERE finished_at < now() - make_interval(secs => \(age))
+                    ORDER BY finished_at
+                    LIMIT \(batch)
+                    FOR UPDATE SKIP LOCKED
+                ), attempts AS (
+                    DELETE FROM call_attempts a USING doomed WHERE a.job_id = doomed.id RETURNING 1
+                ), jobs AS (
+                    DELETE FROM call_jobs j USING doomed WHERE j.id = doomed.id RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM jobs)::bigint, (SELECT count(*) FROM attempts)::bigint
+                """, logger: logger)
+            var jobs = 0
+            for try await (j, a) in rows.decode((Int, Int).self) {
+                jobs = j
+                result.attempts += a
+            }
+            result.jobs += jobs
+            result.batches += 1
+            if jobs < batch { break }
+            try await Task.sleep(for: pauseBetweenBatches)
+        }
+        return result
+    }
+
+    /// Runs ``prune(olderThan:batchSize:pauseBetweenBatches:dryRun:)`` only if no other process is pruning (a session
+    /// advisory lock), so a fleet of workers prunes one at a time. Returns `nil` when another process holds the lock.
+    public func pruneExclusively(olderThan: Duration, batchSize: Int = 1_000) async throws -> PruneResult? {
+        try await client.withConnection { connection in
+            var locked = false
+            for try await got in try await connection.query(
+                "SELECT pg_try_advisory_lock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger
+            ).decode(Bool.self) {
+                locked = got
+            }
+            guard locked else { return nil }
+            do {
+                let store = JobStore(client: client, logger: logger)
+                let result = try await store.prune(olderThan: olderThan, batchSize: batchSize)
+                try await connection.query("SELECT pg_advisory_unlock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger)
+                throw error
+            }
+        }
+    }
+}
