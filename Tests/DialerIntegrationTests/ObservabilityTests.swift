@@ -225,9 +225,9 @@ struct ObservabilityTests {
                 try await Fixture.tenant(store)
                 let destinations = Fixture.destinations(4, start: 700)
                 _ = try await store.enqueue(try destinations.map { try Fixture.request($0) })
-                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env["DIALER_LOG_LEVEL"] = "debug"
-                let drained = try await CLITests.run(["drain", "--log-format", "json"], environment: env)
+                let drained = try await TestProcess.run(["drain", "--log-format", "json"], environment: env)
                 #expect(drained.status == 0)
                 #expect(drained.stdout.contains("dialed=4"))
                 let lines = drained.stderr.split(separator: "\n").map(String.init)
@@ -251,7 +251,7 @@ struct ObservabilityTests {
                 }
                 for to in destinations { #expect(!drained.stderr.contains(to), "full number \(to) in the logs") }
                 #expect(!drained.stderr.contains(Fixture.password))
-                let bad = try await CLITests.run(["status", "--log-format", "xml"], environment: env)
+                let bad = try await TestProcess.run(["status", "--log-format", "xml"], environment: env)
                 #expect(bad.status == 2)
                 #expect(bad.stderr.contains("DIALER_LOG_FORMAT must be text or json"))
             }
@@ -274,28 +274,19 @@ struct RunOperationsTests {
                     UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '3 days'
                     WHERE id = ANY(\(Array(ids.prefix(3))))
                     """, logger: store.logger)
-                let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-ops-\(schema).log").path
-                defer { try? FileManager.default.removeItem(atPath: log) }
-                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
                            "DIALER_LOG_FORMAT": "json"]) { $1 }
-                let (process, exited) = try CLITests.startRun(environment: env, log: log)
-                defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+                let worker = try TestProcess.start(["run"], environment: env)
 
                 // The ops server logs the address it bound (port 0 in the tests).
-                var ops: String?
-                for _ in 0..<200 where ops == nil {
-                    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                    for line in text.split(separator: "\n") {
-                        if let object = JSONValue.parse(String(line)), object["message"] == "ops server listening",
-                            let address = object["address"]?.stringValue
-                        {
-                            ops = "http://" + address
-                        }
-                    }
-                    if ops == nil { try await Task.sleep(for: .milliseconds(50)) }
+                let address = try await worker.waitForStderr(within: .seconds(10)) { log in
+                    log.split(separator: "\n").compactMap { line -> String? in
+                        guard let object = JSONValue.parse(String(line)), object["message"] == "ops server listening" else { return nil }
+                        return object["address"]?.stringValue
+                    }.last
                 }
-                let base = try #require(ops, "no ops server address in the log")
+                let base = "http://" + (try #require(address, "no ops server address in the log"))
 
                 var scraped = ObservabilityTests.Exposition.empty
                 for _ in 0..<100 {
@@ -315,10 +306,9 @@ struct RunOperationsTests {
                 #expect(try await ObservabilityTests.get(base + "/readyz").status == 200)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
 
-                kill(process.processIdentifier, SIGTERM)
-                var statuses = exited.makeAsyncIterator()
-                #expect(await statuses.next() == 0)
-                let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+                worker.terminate()
+                #expect(await worker.exitStatus() == 0)
+                let lines = worker.stderr.split(separator: "\n")
                 #expect(lines.allSatisfy { JSONValue.parse(String($0)) != nil }, "every log line is JSON")
                 #expect(lines.contains { JSONValue.parse(String($0))?["message"] == "retention: pruned finished jobs" })
             }
