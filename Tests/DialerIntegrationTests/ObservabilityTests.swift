@@ -14,21 +14,6 @@ import Testing
 /// What an on-call operator reads: `/metrics`, `/healthz`, `/readyz`, and the log lines.
 @Suite("Observability: metrics, health, logs")
 struct ObservabilityTests {
-    /// Runs an ops server on a free loopback port around `body`.
-    static func withOpsServer<T: Sendable>(_ server: OpsServer, _ body: @Sendable (String) async throws -> T) async throws -> T {
-        let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await server.application(onListening: { sink.yield($0) }).run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            return try await body("http://127.0.0.1:\(port)")
-        }
-    }
-
     static func get(_ url: String) async throws -> (status: Int, body: String, contentType: String?) {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 4 << 20)
@@ -75,7 +60,7 @@ struct ObservabilityTests {
                 let stats = WorkerStats()
                 let server = OpsServer(host: "127.0.0.1", port: 0, registry: registry, readiness: Readiness(store: store, stats: stats, metrics: metrics),
                                        logger: TestDatabase.logger)
-                try await Self.withOpsServer(server) { ops in
+                try await server.withRunning { ops in
                     // Six dialable numbers (the first meets one 429 first), one Twilio rejects, and one of a tenant still in
                     // review (deferred by the gate).
                     let destinations = Fixture.destinations(6, start: 300)
@@ -164,7 +149,7 @@ struct ObservabilityTests {
                 let metrics = DialerMetrics(factory: PrometheusMetrics.factory(registry))
                 let server = OpsServer(host: "127.0.0.1", port: 0, registry: registry, readiness: Readiness(store: probe, stats: stats, metrics: metrics),
                                        logger: TestDatabase.logger)
-                try await Self.withOpsServer(server) { ops in
+                try await server.withRunning { ops in
                     // A probe has a 2 s budget; on a machine loaded by the rest of the suite the first may miss it.
                     var ready = try await Self.get(ops + "/readyz")
                     for _ in 0..<20 where ready.status != 200 {
