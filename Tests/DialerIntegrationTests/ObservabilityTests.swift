@@ -255,10 +255,7 @@ struct RunOperationsTests {
                 try await Fixture.tenant(store)
                 let ids = try await store.enqueue(try Fixture.destinations(5, start: 800).map { try Fixture.request($0) }).map(\.jobID)
                 // Three jobs finished long ago (retention prunes them), two wait for the worker.
-                try await store.client.query("""
-                    UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '3 days'
-                    WHERE id = ANY(\(Array(ids.prefix(3))))
-                    """, logger: store.logger)
+                try await Fixture.jobs(store, Array(ids.prefix(3)), state: .dialed, finishedAgo: .seconds(3 * 86_400))
                 var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
                            "DIALER_LOG_FORMAT": "json"]) { $1 }

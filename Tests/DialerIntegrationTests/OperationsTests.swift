@@ -9,9 +9,11 @@ import Testing
 struct OperatorControlTests {
     static let operatorID = "operator:test@host"
 
-    static func enqueue(_ store: JobStore, campaign: String?, count: Int, start: Int, tenant: String = "acme") async throws -> [Int64] {
+    static func enqueue(_ store: JobStore, campaign: String?, count: Int, start: Int, tenant: String = "acme", maxAttempts: Int = 4)
+        async throws -> [Int64]
+    {
         let requests = try Fixture.destinations(count, start: start).map { to in
-            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind").validated()
+            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind", maxAttempts: maxAttempts).validated()
         }
         return try await store.enqueue(requests).map(\.jobID)
     }
@@ -33,8 +35,7 @@ struct OperatorControlTests {
             let spring = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
             let autumn = try await Self.enqueue(store, campaign: "autumn", count: 3, start: 100)
             // One spring job waits for a retry: it must come back as retrying, with its run_at.
-            try await store.client.query("UPDATE call_jobs SET state = 'retrying', run_at = now() + interval '1 hour' WHERE id = \(spring[0])",
-                                         logger: store.logger)
+            try await Fixture.job(store, spring[0], state: .retrying, runIn: .seconds(3_600))
 
             let paused = try await store.pause(tenant: "acme", campaign: "spring", reason: "customer asked", by: Self.operatorID)
             #expect(paused.newlyPaused)
@@ -114,8 +115,7 @@ struct OperatorControlTests {
             let autumn = try await Self.enqueue(store, campaign: "autumn", count: 2, start: 100)
             let claimed = try await store.claim(limit: 2, worker: "w1", lease: .seconds(30))
             #expect(claimed.map(\.jobID) == Array(spring.prefix(2)))
-            try await store.client.query("UPDATE call_jobs SET state = 'deferred', run_at = now() + interval '10 hours' WHERE id = \(spring[2])",
-                                         logger: store.logger)
+            try await Fixture.job(store, spring[2], state: .deferred, runIn: .seconds(10 * 3_600))
             _ = try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID)
 
             let dry = try await store.cancel(.scope(tenant: "acme", campaign: "spring"), by: Self.operatorID, dryRun: true)
@@ -146,16 +146,15 @@ struct OperatorControlTests {
         try await fake.withRunning { baseURL in
             try await TestDatabase.withStore { store, _ in
                 try await Fixture.tenant(store)
-                let ids = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
+                let ids = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0, maxAttempts: 1)
                 let destinations = try await Self.destinations(store, ids)
                 // Two fail on Twilio outages (upstream_unavailable after their single attempt), one is rejected as a
                 // carrier block, one is dialed, one fails and then expires.
                 for to in [destinations[0], destinations[1], destinations[4]] { await fake.ledger.script(to: to, [FakeResponse(status: 503)]) }
                 await fake.ledger.script(to: destinations[2], [FakeResponse(status: 400, code: 21_216)])
-                try await store.client.query("UPDATE call_jobs SET max_attempts = 1", logger: store.logger)
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
                 #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
-                try await store.client.query("UPDATE call_jobs SET expires_at = now() - interval '1 minute' WHERE id = \(ids[4])", logger: store.logger)
+                try await Fixture.job(store, ids[4], state: .failed, expiredAgo: .seconds(60))
                 let code = try await store.scalar("SELECT count(DISTINCT last_error->>'error')::bigint FROM call_jobs WHERE id = ANY(\(Array(ids.prefix(2))))")
                 #expect(code == 1)
                 var upstream = ""
@@ -198,15 +197,10 @@ struct OperatorControlTests {
             try await Fixture.tenant(store)
             let ids = try await Self.enqueue(store, campaign: nil, count: 12, start: 0)
             let old = Array(ids.prefix(7)), recent = Array(ids[7..<10]), waiting = Array(ids.suffix(2))
-            try await store.client.query("""
-                UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '40 days'
-                WHERE id = ANY(\(old))
-                """, logger: store.logger)
-            try await store.client.query("UPDATE call_jobs SET state = 'failed', finished_at = now() - interval '2 days' WHERE id = ANY(\(recent))",
-                                         logger: store.logger)
+            try await Fixture.jobs(store, old, state: .dialed, finishedAgo: .seconds(40 * 86_400))
+            try await Fixture.jobs(store, recent, state: .failed, finishedAgo: .seconds(2 * 86_400))
             // Waiting jobs are never pruned, however old.
-            try await store.client.query("UPDATE call_jobs SET created_at = now() - interval '90 days', run_at = now() - interval '90 days' WHERE id = ANY(\(waiting))",
-                                         logger: store.logger)
+            try await Fixture.jobs(store, waiting, state: .queued, createdAgo: .seconds(90 * 86_400))
             try await store.client.query("""
                 INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome) SELECT id, 1, 'w', 'dial', 'dialed' FROM call_jobs
                 """, logger: store.logger)
