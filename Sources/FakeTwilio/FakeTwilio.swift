@@ -50,21 +50,6 @@ public struct FakeTwilio: Sendable {
         try await application(onListening: onListening).run()
     }
 
-    /// Starts the fake, runs `body` with its base URL (`http://127.0.0.1:PORT`), and stops it.
-    public func withRunning<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await self.run { port in portSink.yield(port) }
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            return try await body("http://\(configuration.host):\(port)")
-        }
-    }
-
     /// The Hummingbird application, a `Service` for a `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: FakeTwilioRequestContext.self)

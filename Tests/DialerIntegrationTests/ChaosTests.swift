@@ -9,29 +9,6 @@ import Testing
 /// Bounded: a few hundred jobs, about half a minute.
 @Suite("Chaos: SIGKILLed workers, ambiguous Twilio failures, shared pacing", .serialized)
 struct ChaosTests {
-    final class Worker: @unchecked Sendable {
-        let process = Process()
-        let exited = AsyncStream<Int32>.makeStream()
-    }
-
-    static func spawn(_ environment: [String: String]) throws -> Worker {
-        let worker = Worker()
-        worker.process.executableURL = CLITests.binary
-        worker.process.arguments = ["run"]
-        worker.process.environment = environment
-        worker.process.standardOutput = FileHandle.nullDevice
-        worker.process.standardError = FileHandle.nullDevice
-        // To see what the workers did: DIALER_TEST_WORKER_LOGS=/some/dir keeps each worker's log lines there.
-        if let directory = ProcessInfo.processInfo.environment["DIALER_TEST_WORKER_LOGS"] {
-            let file = URL(fileURLWithPath: directory).appendingPathComponent("worker-\(UUID().uuidString.prefix(8)).log")
-            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-            worker.process.standardError = try FileHandle(forWritingTo: file)
-        }
-        worker.process.terminationHandler = { worker.exited.continuation.yield($0.terminationStatus) }
-        try worker.process.run()
-        return worker
-    }
-
     @Test("SIGKILL storm with 5xx or timeouts after create, connection resets and 429s: every job final, each dialed exactly once, pacing held")
     func sigkillStorm() async throws {
         let fake = Fixture.fake()
@@ -58,13 +35,13 @@ struct ChaosTests {
                     }
                 }
                 let ids = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) }).map(\.jobID)
-                var workerEnv = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var workerEnv = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 workerEnv.merge([
                     "DIALER_CALLS_PER_SECOND": "1000", "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1",
                     "DIALER_RECOVERY_SECONDS": "1", "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200",
                     "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200", "DIALER_LOG_LEVEL": "error",
                 ]) { $1 }
-                var workers = try (0..<3).map { _ in try Self.spawn(workerEnv) }
+                var workers = try (0..<3).map { _ in try TestProcess.start(["run"], environment: workerEnv) }
                 var kills = 0
                 let start = ContinuousClock.now
                 var finalCount = 0
@@ -72,20 +49,16 @@ struct ChaosTests {
                     try await Task.sleep(for: .milliseconds(1_200))
                     if ContinuousClock.now - start < killFor {
                         let victim = Int.random(in: 0..<workers.count)
-                        kill(workers[victim].process.processIdentifier, SIGKILL)
-                        var statuses = workers[victim].exited.stream.makeAsyncIterator()
-                        _ = await statuses.next()
+                        workers[victim].kill()
+                        _ = await workers[victim].exitStatus()
                         kills += 1
-                        workers[victim] = try Self.spawn(workerEnv)
+                        workers[victim] = try TestProcess.start(["run"], environment: workerEnv)
                     }
                     finalCount = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state IN ('dialed', 'failed')")
                     if finalCount == jobs { break }
                 }
-                for worker in workers { kill(worker.process.processIdentifier, SIGTERM) }
-                for worker in workers {
-                    var statuses = worker.exited.stream.makeAsyncIterator()
-                    #expect(await statuses.next() == 0)
-                }
+                for worker in workers { worker.terminate() }
+                for worker in workers { #expect(await worker.exitStatus() == 0) }
                 let calls = await fake.ledger.calls
                 let perDestination = Dictionary(grouping: calls, by: \.to)
                 let duplicates = perDestination.values.filter { $0.count > 1 }.count

@@ -122,7 +122,7 @@ struct ComplianceTests {
 
     @Test("dialer check prints the decision as one JSON object")
     func checkJSON() async throws {
-        let result = try await CLITests.run(["check", "+15045551234", "--at", "2026-11-29T18:00:00Z", "--json"], environment: [:])
+        let result = try await TestProcess.run(["check", "+15045551234", "--at", "2026-11-29T18:00:00Z", "--json"], environment: [:])
         #expect(result.status == 0)
         let json = try #require(JSONValue.parse(result.stdout))
         #expect(json["decision"] == "defer")

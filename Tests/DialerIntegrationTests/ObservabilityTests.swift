@@ -14,21 +14,6 @@ import Testing
 /// What an on-call operator reads: `/metrics`, `/healthz`, `/readyz`, and the log lines.
 @Suite("Observability: metrics, health, logs")
 struct ObservabilityTests {
-    /// Runs an ops server on a free loopback port around `body`.
-    static func withOpsServer<T: Sendable>(_ server: OpsServer, _ body: @Sendable (String) async throws -> T) async throws -> T {
-        let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await server.application(onListening: { sink.yield($0) }).run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            return try await body("http://127.0.0.1:\(port)")
-        }
-    }
-
     static func get(_ url: String) async throws -> (status: Int, body: String, contentType: String?) {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 4 << 20)
@@ -92,7 +77,7 @@ struct ObservabilityTests {
                 let stats = WorkerStats()
                 let server = OpsServer(host: "127.0.0.1", port: 0, registry: registry, readiness: Readiness(store: store, stats: stats, metrics: metrics),
                                        logger: TestDatabase.logger)
-                try await Self.withOpsServer(server) { ops in
+                try await server.withRunning { ops in
                     // Six dialable numbers (the first meets one 429 first), one Twilio rejects, and one of a tenant still in
                     // review (deferred by the gate).
                     let destinations = Fixture.destinations(6, start: 300)
@@ -182,7 +167,7 @@ struct ObservabilityTests {
                 let metrics = DialerMetrics(factory: PrometheusMetrics.factory(registry))
                 let server = OpsServer(host: "127.0.0.1", port: 0, registry: registry, readiness: Readiness(store: probe, stats: stats, metrics: metrics),
                                        logger: TestDatabase.logger)
-                try await Self.withOpsServer(server) { ops in
+                try await server.withRunning { ops in
                     // A probe has a 2 s budget; on a machine loaded by the rest of the suite the first may miss it.
                     var ready = try await Self.get(ops + "/readyz")
                     for _ in 0..<20 where ready.status != 200 {
@@ -243,9 +228,9 @@ struct ObservabilityTests {
                 try await Fixture.tenant(store)
                 let destinations = Fixture.destinations(4, start: 700)
                 _ = try await store.enqueue(try destinations.map { try Fixture.request($0) })
-                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env["DIALER_LOG_LEVEL"] = "debug"
-                let drained = try await CLITests.run(["drain", "--log-format", "json"], environment: env)
+                let drained = try await TestProcess.run(["drain", "--log-format", "json"], environment: env)
                 #expect(drained.status == 0)
                 #expect(drained.stdout.contains("dialed=4"))
                 let lines = drained.stderr.split(separator: "\n").map(String.init)
@@ -269,7 +254,7 @@ struct ObservabilityTests {
                 }
                 for to in destinations { #expect(!drained.stderr.contains(to), "full number \(to) in the logs") }
                 #expect(!drained.stderr.contains(Fixture.password))
-                let bad = try await CLITests.run(["status", "--log-format", "xml"], environment: env)
+                let bad = try await TestProcess.run(["status", "--log-format", "xml"], environment: env)
                 #expect(bad.status == 2)
                 #expect(bad.stderr.contains("DIALER_LOG_FORMAT must be text or json"))
             }
@@ -288,32 +273,20 @@ struct RunOperationsTests {
                 try await Fixture.tenant(store)
                 let ids = try await store.enqueue(try Fixture.destinations(5, start: 800).map { try Fixture.request($0) }).map(\.jobID)
                 // Three jobs finished long ago (retention prunes them), two wait for the worker.
-                try await store.client.query("""
-                    UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '3 days'
-                    WHERE id = ANY(\(Array(ids.prefix(3))))
-                    """, logger: store.logger)
-                let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-ops-\(schema).log").path
-                defer { try? FileManager.default.removeItem(atPath: log) }
-                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                try await Fixture.jobs(store, Array(ids.prefix(3)), state: .dialed, finishedAgo: .seconds(3 * 86_400))
+                var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
                            "DIALER_LOG_FORMAT": "json"]) { $1 }
-                let (process, exited) = try CLITests.startRun(environment: env, log: log)
-                defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+                let worker = try TestProcess.start(["run"], environment: env)
 
                 // The ops server logs the address it bound (port 0 in the tests).
-                var ops: String?
-                for _ in 0..<200 where ops == nil {
-                    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                    for line in text.split(separator: "\n") {
-                        if let object = JSONValue.parse(String(line)), object["message"] == "ops server listening",
-                            let address = object["address"]?.stringValue
-                        {
-                            ops = "http://" + address
-                        }
-                    }
-                    if ops == nil { try await Task.sleep(for: .milliseconds(50)) }
+                let address = try await worker.waitForStderr(within: .seconds(10)) { log in
+                    log.split(separator: "\n").compactMap { line -> String? in
+                        guard let object = JSONValue.parse(String(line)), object["message"] == "ops server listening" else { return nil }
+                        return object["address"]?.stringValue
+                    }.last
                 }
-                let base = try #require(ops, "no ops server address in the log")
+                let base = "http://" + (try #require(address, "no ops server address in the log"))
 
                 var scraped = ObservabilityTests.Exposition.empty
                 for _ in 0..<100 {
@@ -334,10 +307,9 @@ struct RunOperationsTests {
                 #expect(try await ObservabilityTests.get(base + "/readyz").status == 200)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
 
-                kill(process.processIdentifier, SIGTERM)
-                var statuses = exited.makeAsyncIterator()
-                #expect(await statuses.next() == 0)
-                let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+                worker.terminate()
+                #expect(await worker.exitStatus() == 0)
+                let lines = worker.stderr.split(separator: "\n")
                 #expect(lines.allSatisfy { JSONValue.parse(String($0)) != nil }, "every log line is JSON")
                 #expect(lines.contains { JSONValue.parse(String($0))?["message"] == "retention: pruned finished jobs" })
             }

@@ -9,9 +9,11 @@ import Testing
 struct OperatorControlTests {
     static let operatorID = "operator:test@host"
 
-    static func enqueue(_ store: JobStore, campaign: String?, count: Int, start: Int, tenant: String = "acme") async throws -> [Int64] {
+    static func enqueue(_ store: JobStore, campaign: String?, count: Int, start: Int, tenant: String = "acme", maxAttempts: Int = 4)
+        async throws -> [Int64]
+    {
         let requests = try Fixture.destinations(count, start: start).map { to in
-            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind").validated()
+            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind", maxAttempts: maxAttempts).validated()
         }
         return try await store.enqueue(requests).map(\.jobID)
     }
@@ -33,8 +35,7 @@ struct OperatorControlTests {
             let spring = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
             let autumn = try await Self.enqueue(store, campaign: "autumn", count: 3, start: 100)
             // One spring job waits for a retry: it must come back as retrying, with its run_at.
-            try await store.client.query("UPDATE call_jobs SET state = 'retrying', run_at = now() + interval '1 hour' WHERE id = \(spring[0])",
-                                         logger: store.logger)
+            try await Fixture.job(store, spring[0], state: .retrying, runIn: .seconds(3_600))
 
             let paused = try await store.pause(tenant: "acme", campaign: "spring", reason: "customer asked", by: Self.operatorID)
             #expect(paused.newlyPaused)
@@ -114,8 +115,7 @@ struct OperatorControlTests {
             let autumn = try await Self.enqueue(store, campaign: "autumn", count: 2, start: 100)
             let claimed = try await store.claim(limit: 2, worker: "w1", lease: .seconds(30))
             #expect(claimed.map(\.jobID) == Array(spring.prefix(2)))
-            try await store.client.query("UPDATE call_jobs SET state = 'deferred', run_at = now() + interval '10 hours' WHERE id = \(spring[2])",
-                                         logger: store.logger)
+            try await Fixture.job(store, spring[2], state: .deferred, runIn: .seconds(10 * 3_600))
             _ = try await store.pause(tenant: "acme", campaign: "spring", by: Self.operatorID)
 
             let dry = try await store.cancel(.scope(tenant: "acme", campaign: "spring"), by: Self.operatorID, dryRun: true)
@@ -146,16 +146,15 @@ struct OperatorControlTests {
         try await fake.withRunning { baseURL in
             try await TestDatabase.withStore { store, _ in
                 try await Fixture.tenant(store)
-                let ids = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0)
+                let ids = try await Self.enqueue(store, campaign: "spring", count: 5, start: 0, maxAttempts: 1)
                 let destinations = try await Self.destinations(store, ids)
                 // Two fail on Twilio outages (upstream_unavailable after their single attempt), one is rejected as a
                 // carrier block, one is dialed, one fails and then expires.
                 for to in [destinations[0], destinations[1], destinations[4]] { await fake.ledger.script(to: to, [FakeResponse(status: 503)]) }
                 await fake.ledger.script(to: destinations[2], [FakeResponse(status: 400, code: 21_216)])
-                try await store.client.query("UPDATE call_jobs SET max_attempts = 1", logger: store.logger)
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
                 #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
-                try await store.client.query("UPDATE call_jobs SET expires_at = now() - interval '1 minute' WHERE id = \(ids[4])", logger: store.logger)
+                try await Fixture.job(store, ids[4], state: .failed, expiredAgo: .seconds(60))
                 let code = try await store.scalar("SELECT count(DISTINCT last_error->>'error')::bigint FROM call_jobs WHERE id = ANY(\(Array(ids.prefix(2))))")
                 #expect(code == 1)
                 var upstream = ""
@@ -198,15 +197,10 @@ struct OperatorControlTests {
             try await Fixture.tenant(store)
             let ids = try await Self.enqueue(store, campaign: nil, count: 12, start: 0)
             let old = Array(ids.prefix(7)), recent = Array(ids[7..<10]), waiting = Array(ids.suffix(2))
-            try await store.client.query("""
-                UPDATE call_jobs SET state = 'dialed', twilio_call_sid = 'CA' || md5(id::text), finished_at = now() - interval '40 days'
-                WHERE id = ANY(\(old))
-                """, logger: store.logger)
-            try await store.client.query("UPDATE call_jobs SET state = 'failed', finished_at = now() - interval '2 days' WHERE id = ANY(\(recent))",
-                                         logger: store.logger)
+            try await Fixture.jobs(store, old, state: .dialed, finishedAgo: .seconds(40 * 86_400))
+            try await Fixture.jobs(store, recent, state: .failed, finishedAgo: .seconds(2 * 86_400))
             // Waiting jobs are never pruned, however old.
-            try await store.client.query("UPDATE call_jobs SET created_at = now() - interval '90 days', run_at = now() - interval '90 days' WHERE id = ANY(\(waiting))",
-                                         logger: store.logger)
+            try await Fixture.jobs(store, waiting, state: .queued, createdAgo: .seconds(90 * 86_400))
             try await store.client.query("""
                 INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome) SELECT id, 1, 'w', 'dial', 'dialed' FROM call_jobs
                 """, logger: store.logger)
@@ -242,48 +236,48 @@ struct OperatorCLITests {
                 try await Fixture.tenant(store)
                 let spring = try await OperatorControlTests.enqueue(store, campaign: "spring", count: 3, start: 0)
                 let autumn = try await OperatorControlTests.enqueue(store, campaign: "autumn", count: 2, start: 100)
-                let env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                let env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
 
-                let paused = try await CLITests.run(["pause", "--tenant", "acme", "--campaign", "spring", "--reason", "asked"], environment: env)
+                let paused = try await TestProcess.run(["pause", "--tenant", "acme", "--campaign", "spring", "--reason", "asked"], environment: env)
                 #expect(paused.status == 0)
                 #expect(paused.stdout.contains("campaign spring of tenant acme paused; 3 waiting job(s) parked"))
-                let status = try await CLITests.run(["status", "--json"], environment: env)
+                let status = try await TestProcess.run(["status", "--json"], environment: env)
                 let json = try #require(JSONValue.parse(status.stdout))
                 #expect(json["totals"]?["paused"] == 3)
                 #expect(json["paused"]?[0]?["campaign_id"] == "spring")
 
                 // Draining one slice: only autumn's jobs are dialed.
-                let drained = try await CLITests.run(["drain", "--tenant", "acme", "--campaign", "autumn"], environment: env)
+                let drained = try await TestProcess.run(["drain", "--tenant", "acme", "--campaign", "autumn"], environment: env)
                 #expect(drained.status == 0)
                 #expect(drained.stdout.contains("drain: 2 job(s) due now (tenant acme, campaign autumn)"))
                 #expect(await fake.ledger.calls.count == 2)
                 #expect(try await OperatorControlTests.states(store, autumn) == [.dialed, .dialed])
 
-                let dry = try await CLITests.run(["cancel", "--tenant", "acme", "--campaign", "spring", "--dry-run", "--json"], environment: env)
+                let dry = try await TestProcess.run(["cancel", "--tenant", "acme", "--campaign", "spring", "--dry-run", "--json"], environment: env)
                 #expect(dry.status == 0)
                 #expect(JSONValue.parse(dry.stdout)?["cancelled"] == 3)
-                let cancelled = try await CLITests.run(["cancel", "--job", "\(spring[0])"], environment: env)
+                let cancelled = try await TestProcess.run(["cancel", "--job", "\(spring[0])"], environment: env)
                 #expect(cancelled.stdout.contains("1 job(s) cancelled"))
-                let ambiguous = try await CLITests.run(["cancel", "--campaign", "spring"], environment: env)
+                let ambiguous = try await TestProcess.run(["cancel", "--campaign", "spring"], environment: env)
                 #expect(ambiguous.status != 0)
                 #expect(ambiguous.stderr.contains("--campaign needs --tenant"))
 
-                let resumed = try await CLITests.run(["resume", "--tenant", "acme", "--campaign", "spring"], environment: env)
+                let resumed = try await TestProcess.run(["resume", "--tenant", "acme", "--campaign", "spring"], environment: env)
                 #expect(resumed.stdout.contains("resumed; 2 job(s) back in the queue"))
                 #expect(try await OperatorControlTests.states(store, spring) == [.cancelled, .queued, .queued])
 
-                let retry = try await CLITests.run(["retry", "--error", "upstream_unavailable", "--dry-run"], environment: env)
+                let retry = try await TestProcess.run(["retry", "--error", "upstream_unavailable", "--dry-run"], environment: env)
                 #expect(retry.status == 0)
                 #expect(retry.stdout.contains("retry (dry run): 0 failed job(s) would go back to the queue"))
-                let badCode = try await CLITests.run(["retry", "--error", "oops"], environment: env)
+                let badCode = try await TestProcess.run(["retry", "--error", "oops"], environment: env)
                 #expect(badCode.status != 0)
                 #expect(badCode.stderr.contains("--error must be an OpenPhn error code"))
 
-                let prune = try await CLITests.run(["prune", "--older-than-days", "1", "--dry-run"], environment: env)
+                let prune = try await TestProcess.run(["prune", "--older-than-days", "1", "--dry-run"], environment: env)
                 #expect(prune.stdout.contains("prune (dry run): 0 finished job(s)"))
                 var off = env
                 off["DIALER_RETENTION_DAYS"] = "0"
-                let refused = try await CLITests.run(["prune"], environment: off)
+                let refused = try await TestProcess.run(["prune"], environment: off)
                 #expect(refused.status == 2)
                 #expect(refused.stderr.contains("retention is off"))
             }

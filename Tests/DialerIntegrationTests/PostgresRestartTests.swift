@@ -12,48 +12,7 @@ import Testing
 /// under test): the setup's store is closed before the restart, progress is read with psql, and every wait is bounded.
 @Suite("PostgreSQL restarted mid-drain", .enabled(if: ProcessInfo.processInfo.environment["DIALER_TEST_PG_RESTART"] == "1"), .timeLimit(.minutes(4)))
 struct PostgresRestartTests {
-    struct CommandFailed: Error, CustomStringConvertible {
-        let description: String
-    }
-
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// Runs a program to its end, its output in a file (never a pipe: a postmaster started by pg_ctl would inherit it
-    /// and keep it open), killed if it outlives `timeout`.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration) async throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-restart-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = process.standardOutput
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try process.run()
-        let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                var statuses = exited.stream.makeAsyncIterator()
-                return await statuses.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        guard let status else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CommandFailed(description: "\(executable) \(arguments.joined(separator: " ")) timed out: \(text)")
-        }
-        guard status == 0 else { throw CommandFailed(description: "\(executable) exited \(status): \(text)") }
-        return text
-    }
 
     /// Restarts the cluster the way ops/lib/pg.sh does. The shell first closes every descriptor above stderr: Foundation
     /// learns that a child exited when the socket it gave the child closes, and the postmaster pg_ctl starts would
@@ -67,8 +26,9 @@ struct PostgresRestartTests {
     static func psql(_ sql: String) async throws -> [[String]] {
         let env = ProcessInfo.processInfo.environment
         let bin = env["PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
-        let text = try await run(bin + "/psql", [try TestDatabase.url, "-qtAX", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                                 environment: ["PGCONNECT_TIMEOUT": "3", "PATH": "/usr/bin:/bin"], timeout: .seconds(15))
+        let text = try await TestProcess.run([try TestDatabase.url, "-qtAX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                             program: URL(fileURLWithPath: bin + "/psql"), environment: ["PGCONNECT_TIMEOUT": "3"],
+                                             timeout: .seconds(15)).checked().stdout
         return text.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
     }
 
@@ -101,17 +61,15 @@ struct PostgresRestartTests {
                     _ = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) })
                 }
 
-                var environment = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var environment = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 environment.merge([
                     "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1", "DIALER_RECOVERY_SECONDS": "1",
                     "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200", "DIALER_BACKOFF_CAP_SECONDS": "2",
                     "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200",
                     "DIALER_LOG_LEVEL": ProcessInfo.processInfo.environment["DIALER_TEST_WORKER_LOG_LEVEL"] ?? "error",
                 ]) { $1 }
-                let workers = try (0..<3).map { _ in try ChaosTests.spawn(environment) }
-                defer {
-                    for worker in workers where worker.process.isRunning { kill(worker.process.processIdentifier, SIGKILL) }
-                }
+                // A worker still running when the test ends, however it ends, is SIGKILLed with its TestProcess.
+                let workers = try (0..<3).map { _ in try TestProcess.start(["run"], environment: environment) }
 
                 // Mid-drain: some jobs dialed, most not.
                 var before = (final: 0, dialed: 0)
@@ -123,7 +81,8 @@ struct PostgresRestartTests {
                 try #require(before.final >= jobs / 5 && before.final < jobs, "not mid-drain when restarting: \(before.final) of \(jobs) final")
                 let startedBefore = try await Self.psql("SELECT pg_postmaster_start_time()").first
                 let pgScript = Self.repository.appendingPathComponent("ops/lib/pg.sh").path
-                _ = try await Self.run("/bin/bash", ["-c", Self.restartScript, "pg-restart", pgScript], timeout: .seconds(90))
+                try await TestProcess.run(["-c", Self.restartScript, "pg-restart", pgScript], program: URL(fileURLWithPath: "/bin/bash"),
+                                          timeout: .seconds(90)).checked()
                 let afterRestart = await Self.progress(schema)
                 let startedAfter = try await Self.psql("SELECT pg_postmaster_start_time()").first
                 #expect(startedAfter != nil && startedAfter != startedBefore, "the server was not restarted")
@@ -136,23 +95,9 @@ struct PostgresRestartTests {
                 }
                 print("pg restart: jobs=\(jobs) final before restart=\(before.final) after=\(afterRestart?.final ?? -1) at end=\(progress.final)")
                 // The workers survived the restart (none crashed on the lost connections) and stop cleanly.
-                #expect(workers.allSatisfy { $0.process.isRunning })
-                for worker in workers where worker.process.isRunning { kill(worker.process.processIdentifier, SIGTERM) }
-                for worker in workers {
-                    let status = await withTaskGroup(of: Int32?.self) { group in
-                        group.addTask {
-                            var statuses = worker.exited.stream.makeAsyncIterator()
-                            return await statuses.next()
-                        }
-                        group.addTask {
-                            try? await Task.sleep(for: .seconds(30))
-                            return nil
-                        }
-                        defer { group.cancelAll() }
-                        return await group.next() ?? nil
-                    }
-                    #expect(status == 0)
-                }
+                #expect(workers.allSatisfy { $0.isRunning })
+                for worker in workers { worker.terminate() }
+                for worker in workers { #expect(await worker.exitStatus(within: .seconds(30)) == 0) }
 
                 #expect(progress.final == jobs, "jobs not final: \(jobs - progress.final)")
                 #expect(progress.dialed == jobs)

@@ -36,12 +36,11 @@ struct StatusCallbackTests {
     /// Runs a webhook receiver on loopback for `body`, with its base URL and what it received.
     static func withReceiver<T: Sendable>(_ body: @Sendable (String, Inbox) async throws -> T) async throws -> T {
         let inbox = Inbox()
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let port = Mutex(0)
+        let base = Mutex("")
         let router = Router()
         let record: @Sendable (Request) async throws -> Response = { request in
             let body = try await request.body.collect(upTo: 64 * 1024)
-            let url = "http://127.0.0.1:\(port.withLock { $0 })" + request.uri.description
+            let url = base.withLock { $0 } + request.uri.description
             await inbox.add(Received(
                 method: request.method.rawValue, url: url, signature: request.headers[HTTPField.Name("X-Twilio-Signature")!],
                 idempotencyToken: request.headers[HTTPField.Name("I-Twilio-Idempotency-Token")!], contentType: request.headers[.contentType],
@@ -50,18 +49,12 @@ struct StatusCallbackTests {
         }
         router.post("/status") { request, _ in try await record(request) }
         router.get("/status") { request, _ in try await record(request) }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portSink.yield(channel.localAddress?.port ?? 0) }, logger: TestDatabase.logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            port.withLock { $0 = bound }
-            return try await body("http://127.0.0.1:\(bound)", inbox)
+        return try await TestServer.withRunning({ onListening in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: TestDatabase.logger)
+        }) { url in
+            base.withLock { $0 = url }
+            return try await body(url, inbox)
         }
     }
 

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+@testable import DialerCore
+
+@Suite("Settings")
+struct SettingsTests {
+    let good = [
+        "DATABASE_URL": "postgres://dialer@127.0.0.1:55432/dialer", "TWILIO_ACCOUNT_SID": "AC" + String(repeating: "a", count: 32),
+        "TWILIO_AUTH_TOKEN": "t0ken", "DIALER_VOICE_URL": "https://agent.example/twiml",
+    ]
+
+    func problem(_ env: [String: String], requireTwilio: Bool = true) -> SettingError? {
+        do { _ = try DialerSettings.load(environment: env, requireTwilio: requireTwilio); return nil } catch { return error }
+    }
+
+    @Test("a complete environment loads, with defaults for the rest")
+    func loads() throws {
+        let settings = try DialerSettings.load(environment: good, requireTwilio: true)
+        #expect(settings.worker.concurrency == 32)
+        #expect(settings.twilio?.baseURL == "https://api.twilio.com")
+        #expect("\(settings.twilio!.secret)" == "<redacted>")
+    }
+
+    @Test("a missing or malformed setting names itself")
+    func names() {
+        var env = good
+        env["DATABASE_URL"] = nil
+        #expect(problem(env)?.setting == "DATABASE_URL")
+        #expect(problem(good.merging(["DATABASE_URL": "mysql://x"]) { $1 })?.setting == "DATABASE_URL")
+        #expect(problem(good.merging(["TWILIO_ACCOUNT_SID": "AC123"]) { $1 })?.setting == "TWILIO_ACCOUNT_SID")
+        #expect(problem(good.merging(["DIALER_CONCURRENCY": "lots"]) { $1 })?.setting == "DIALER_CONCURRENCY")
+        #expect(problem(good.merging(["DIALER_CONCURRENCY": "0"]) { $1 })?.setting == "DIALER_CONCURRENCY")
+        #expect(problem(good.merging(["TWILIO_BASE_URL": "ftp://x"]) { $1 })?.setting == "TWILIO_BASE_URL")
+        #expect(problem(good.merging(["DIALER_LEASE_SECONDS": "10"]) { $1 })?.setting == "DIALER_LEASE_SECONDS")
+        var noToken = good
+        noToken["TWILIO_AUTH_TOKEN"] = nil
+        #expect(problem(noToken)?.setting == "TWILIO_AUTH_TOKEN")
+        #expect(problem(noToken, requireTwilio: false) == nil)
+    }
+}
+
+@Suite("Settings: the simulated gate clock")
+struct GateClockSettingTests {
+    let base = [
+        "DATABASE_URL": "postgres://dialer@127.0.0.1:55432/dialer", "TWILIO_ACCOUNT_SID": "AC" + String(repeating: "a", count: 32),
+        "TWILIO_AUTH_TOKEN": "t", "DIALER_VOICE_URL": "https://agent.example/twiml", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z",
+    ]
+
+    @Test("DIALER_GATE_TIME is refused against real Twilio and honoured against a loopback fake")
+    func loopbackOnly() throws {
+        #expect(throws: SettingError.self) { try DialerSettings.load(environment: base, requireTwilio: true) }
+        let local = try DialerSettings.load(environment: base.merging(["TWILIO_BASE_URL": "http://127.0.0.1:8080"]) { $1 }, requireTwilio: true)
+        #expect(abs(local.worker.gateClockOffset.seconds - ISO8601DateFormatter().date(from: "2026-12-02T18:00:00Z")!.timeIntervalSinceNow) < 5)
+    }
+}
