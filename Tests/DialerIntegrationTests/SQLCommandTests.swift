@@ -11,13 +11,13 @@ struct SQLCommandTests {
         try await TestDatabase.withStore { store, schema in
             try await Fixture.tenant(store)
             let ids = try await store.enqueue(try Fixture.destinations(3, start: 950).map { try Fixture.request($0) }).map(\.jobID)
-            let env = try CLITests.environment(schema: schema)
+            let env = try TestProcess.dialerEnvironment(schema: schema)
 
-            let template = try await CLITests.run(["sql", "claim"], environment: env)
+            let template = try await TestProcess.run(["sql", "claim"], environment: env)
             #expect(template.status == 0)
             #expect(template.stdout.contains("FOR UPDATE SKIP LOCKED") && template.stdout.contains(":limit") && !template.stdout.contains("$3"))
 
-            let claim = try await CLITests.run(
+            let claim = try await TestProcess.run(
                 ["sql", "claim", "--set", "tenant=''", "--set", "campaign=''", "--set", "limit=2", "--set", "worker='sql-test'", "--set", "lease_seconds=60"],
                 environment: env)
             #expect(claim.status == 0)
@@ -29,7 +29,7 @@ struct SQLCommandTests {
                 .collect().map { try $0.decode(Int64.self) }
             let n = leased.count
             func fill(_ value: String) -> String { "array_fill(\(value), ARRAY[\(n)])" }
-            let record = try await CLITests.run(
+            let record = try await TestProcess.run(
                 ["sql", "record", "--set", "ids=ARRAY[\(leased.map(String.init).joined(separator: ","))]", "--set", "attempts=\(fill("1"))",
                  "--set", "states=\(fill("'dialed'::text"))", "--set", "delays=\(fill("-1::float8"))", "--set", "refunds=\(fill("false"))",
                  "--set", "sids=\(fill("'CA00000000000000000000000000000000'::text"))", "--set", "errors=\(fill("''::text"))",
@@ -44,9 +44,9 @@ struct SQLCommandTests {
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_attempts WHERE worker = 'sql-test' AND outcome = 'dialed'") == 2)
             #expect(ids.count == 3)
 
-            let unknown = try await CLITests.run(["sql", "nope"], environment: env)
+            let unknown = try await TestProcess.run(["sql", "nope"], environment: env)
             #expect(unknown.status == 2 && unknown.stderr.contains("invalid_request"))
-            let badSet = try await CLITests.run(["sql", "claim", "--set", "bogus=1"], environment: env)
+            let badSet = try await TestProcess.run(["sql", "claim", "--set", "bogus=1"], environment: env)
             #expect(badSet.status == 2 && badSet.stderr.contains("invalid_request"))
         }
     }

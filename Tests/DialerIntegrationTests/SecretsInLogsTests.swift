@@ -29,12 +29,12 @@ struct SecretsInLogsTests {
                 try await Fixture.tenant(store)
                 _ = try await store.enqueue(try Fixture.destinations(2, start: 900).map { try Fixture.request($0) })
                 let password = "db-pass-\(UInt32.random(in: 0...UInt32.max))"
-                var env = try CLITests.environment(schema: schema, fakeURL: baseURL)
+                var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env["DATABASE_URL"] = try Self.urlWithPassword(schema, password)
                 env["DIALER_LOG_LEVEL"] = "trace"
                 let secrets = Self.secrets(of: env, password: password)
 
-                let drained = try await CLITests.run(["drain"], environment: env)
+                let drained = try await TestProcess.run(["drain"], environment: env)
                 #expect(drained.status == 0)
                 #expect(drained.stdout.contains("dialed=2"))
                 // The line that printed the Twilio client's prebuilt header: it is there, and clean.
@@ -43,18 +43,11 @@ struct SecretsInLogsTests {
                     #expect(!drained.stdout.contains(secret) && !drained.stderr.contains(secret), "drain printed a credential")
                 }
 
-                let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-trace-\(schema).log").path
-                defer { try? FileManager.default.removeItem(atPath: log) }
-                let (process, exited) = try CLITests.startRun(environment: env, log: log)
-                defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-                for _ in 0..<600 {
-                    if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("worker started") { break }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                kill(process.processIdentifier, SIGTERM)
-                var statuses = exited.makeAsyncIterator()
-                #expect(await statuses.next() == 0)
-                let text = try String(contentsOfFile: log, encoding: .utf8)
+                let run = try TestProcess.start(["run"], environment: env)
+                #expect(try await run.waitForStderr(containing: "worker started"))
+                run.terminate()
+                #expect(await run.exitStatus() == 0)
+                let text = run.stderr + run.stdout
                 #expect(text.contains("Starting service lifecycle") && text.contains("DialWorker("))
                 for secret in secrets { #expect(!text.contains(secret), "run printed a credential") }
                 // Service descriptions are short: no number plan, no struct dumps.
@@ -69,24 +62,15 @@ struct SecretsInLogsTests {
     @Test("with retention off (DIALER_RETENTION_DAYS=0) dialer run stays up until SIGTERM and exits 0")
     func retentionOffKeepsRunning() async throws {
         try await TestDatabase.withStore { _, schema in
-            var env = try CLITests.environment(schema: schema, fakeURL: "http://127.0.0.1:9")
+            var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
             env["DIALER_RETENTION_DAYS"] = "0"
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("run-noretention-\(schema).log").path
-            defer { try? FileManager.default.removeItem(atPath: log) }
-            let (process, exited) = try CLITests.startRun(environment: env, log: log)
-            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-            var started = false
-            for _ in 0..<600 where !started {
-                started = (try? String(contentsOfFile: log, encoding: .utf8))?.contains("retention is off") == true
-                if !started { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(started, "no 'retention is off' line")
+            let run = try TestProcess.start(["run"], environment: env)
+            #expect(try await run.waitForStderr(containing: "retention is off"), "no 'retention is off' line")
             // Give a service that returns early time to take the group down with it.
             try await Task.sleep(for: .milliseconds(500))
-            #expect(process.isRunning, "dialer run stopped by itself: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-            kill(process.processIdentifier, SIGTERM)
-            var statuses = exited.makeAsyncIterator()
-            #expect(await statuses.next() == 0)
+            #expect(run.isRunning, "dialer run stopped by itself: \(run.stderr)")
+            run.terminate()
+            #expect(await run.exitStatus() == 0)
         }
     }
 }
