@@ -81,8 +81,8 @@ public struct CallRequest: Sendable, Hashable {
         let name = naming.name(field)
         func integer() throws(OpenPhnError) -> Int {
             guard let value = Int(text) else {
-                throw OpenPhnError(.invalidRequest, "\(name) must be a whole number, got '\(text.count > 40 ? String(text.prefix(40)) + "..." : text)'.",
-                                   details: naming.details(field))
+                let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
+                throw OpenPhnError(.invalidRequest, "\(name) must be a whole number, got '\(shown)'.", details: naming.details(field))
             }
             return value
         }
