@@ -27,6 +27,7 @@ struct EnqueueCommand: AsyncParsableCommand, JSONAnswering {
 
     func run() async throws {
         let now = Date()
+        guard !tenant.isEmpty, tenant.count <= 128 else { throw invalidFlag("--tenant", "--tenant must be 1 to 128 characters.") }
         let defaults = try flagRequest()
         guard (to == nil) != (csv == nil) else {
             throw invalidFlag("--to", "give exactly one of --to (one call) or --csv (a campaign file).")
@@ -109,7 +110,7 @@ struct EnqueueCommand: AsyncParsableCommand, JSONAnswering {
         } else if csv == nil, let result = results.first {
             print(result.created ? "enqueued job \(result.jobID)" : "job \(result.jobID) already exists for this idempotency key (same body)")
         } else {
-            var summary = "enqueued \(created) job(s); \(existing) already existed (from \(results.count) rows)"
+            var summary = "enqueued \(created) job(s); \(existing) already existed (from \(results.count + skipped.count) rows)"
             if !repeats.isEmpty {
                 let shown = repeats.prefix(20).map { "line \($0.line) repeats line \($0.repeats)" }.joined(separator: ", ")
                 summary += "; \(repeats.count) duplicate row(s) enqueued once: \(shown)\(repeats.count > 20 ? ", ..." : "")"
