@@ -16,17 +16,12 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     @Option(help: "Requests in flight at once.") var inFlight: Int = 256
 
     func run() async throws {
-        guard requests > 0, inFlight > 0 else {
-            printError("dialer: --requests and --in-flight must be positive")
-            throw ExitCode(2)
-        }
+        guard requests > 0, inFlight > 0 else { throw invalidFlag("--requests", "--requests and --in-flight must be positive.") }
         guard let twilio = try settings.load(requireTwilio: true).twilio else {
-            printError("dialer: TWILIO_BASE_URL, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are needed")
-            throw ExitCode(2)
+            throw SettingError(setting: "TWILIO_BASE_URL", problem: "and TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are needed")
         }
         guard twilio.isLoopback else {
-            printError("dialer: bench-http only targets a loopback TWILIO_BASE_URL (the fake Twilio), never Twilio itself")
-            throw ExitCode(2)
+            throw SettingError(setting: "TWILIO_BASE_URL", problem: "is not loopback: bench-http only targets a loopback TWILIO_BASE_URL (the fake Twilio), never Twilio itself")
         }
         let logger = Logger(label: "bench-http")
         let (requests, inFlight) = (requests, inFlight)

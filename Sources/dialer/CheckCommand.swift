@@ -2,97 +2,87 @@ import ArgumentParser
 import DialerCore
 import Foundation
 
-struct CheckCommand: AsyncParsableCommand {
+struct CheckCommand: AsyncParsableCommand, JSONAnswering {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Print the dial-time gate's decision for a number without dialing: allow, defer (with the next legal instant) or block.",
-        discussion: "Without DATABASE_URL only the number plan and calling hours are checked; with it, the do-not-call lists too, and with --tenant the tenant's lists, verification, window and recent calls.")
+        discussion: """
+            Without DATABASE_URL only the number plan and calling hours are checked; with it, the do-not-call lists too, and with --tenant the \
+            tenant's lists, verification, window and recent calls. A number that is not a valid NANP number is blocked with invalid_phone. \
+            Every decision exits 0; a bad --at exits 2.
+            """)
     @OptionGroup var settings: SettingOptions
     @Argument(help: "E.164 number.") var number: String
     @Option(help: "Tenant whose lists, window and account apply.") var tenant: String?
     @Option(help: "Decide as of this ISO-8601 instant (default: now).") var at: String?
-    @Flag(help: "One JSON object: decision, next_allowed_at, error, rule, time_zones, region.") var json = false
+    @Flag(help: "One JSON object: decision, next_allowed_at, error, message, details, rule, time_zones, region, local_time, dnc_checked.")
+    var json = false
 
     func run() async throws {
-        let phone = try parsePhone(number)
         var instant: Date?
-        if let at {
-            guard let parsed = ISO8601DateFormatter().date(from: at) else { throw ValidationError("--at must be an ISO-8601 instant such as 2026-11-25T15:00:00Z") }
-            instant = parsed
+        if let at { instant = try ISO8601Instant.parse(at, name: "--at", details: ["flag": "--at"]) }
+        let phone: PhoneNumber
+        do {
+            phone = try PhoneNumber(validating: number)
+        } catch {
+            // Not even a NANP number: the gate would block it at dial time, and that is the answer.
+            print(GateAnswer(number: number, error: error, rule: "number plan").text(json: json))
+            return
         }
         var facts = ClaimedCall(jobID: 0, tenantID: tenant ?? "", campaignID: nil, destination: phone.e164, attempt: 0, maxAttempts: 1, expiresAt: nil,
                                 verification: .approved, subaccountSID: "AC", callerE164: "", callerActive: true, callerOwnedByTenant: true,
                                 claimedAt: Date())
         var listsChecked = false
         if settings.environment["DATABASE_URL"] != nil || tenant != nil {
-            let loaded = try settings.load(requireTwilio: false)
             let tenant = self.tenant
-            facts = try await withDatabase(loaded, logger: try settings.logger()) { try await $0.checkFacts(phone, tenant: tenant) }
+            facts = try await settings.withStore { try await $0.checkFacts(phone, tenant: tenant) }
             listsChecked = true
         }
         let decision = DialGate().decide(facts, at: instant ?? facts.claimedAt)
         let hours = CallHours.shipped.evaluate(phone, at: instant ?? facts.claimedAt, tenantWindow: facts.tenantWindow)
-        let verdict: String
-        var next: String?
+        var answer = GateAnswer(number: phone.e164, error: decision.error, rule: decision.rule)
         switch decision.verdict {
-        case .allow: verdict = "allow"
-        case .block: verdict = "block"
+        case .allow: answer.decision = "allow"
+        case .block: answer.decision = "block"
         case .deferred(let until):
-            verdict = "defer"
-            next = ISO8601DateFormatter().string(from: until)
+            answer.decision = "defer"
+            answer.nextAllowedAt = ISO8601Instant.string(until)
         }
-        let region = ([hours.location.region] + hours.location.subdivisions).joined(separator: "-")
-        if json {
-            print(JSONValue.object([
-                "decision": .string(verdict), "next_allowed_at": next.map(JSONValue.string) ?? .null,
-                "error": decision.error.map { .string($0.error.rawValue) } ?? .null, "rule": .string(decision.rule),
-                "time_zones": .array(hours.location.timeZones.map(JSONValue.string)), "region": .string(region),
-                "local_time": .array(hours.localTimes.map(JSONValue.string)), "dnc_checked": .bool(listsChecked),
-            ]).jsonText)
-            return
-        }
-        print("\(phone.e164): \(verdict)" + (decision.error.map { " (\($0.error.rawValue): \($0.message))" } ?? ""))
-        print("  rule:       \(decision.rule)")
-        print("  region:     \(region)")
-        print("  local time: \(hours.localTimes.joined(separator: "; "))")
-        if let next { print("  next legal: \(next)") }
-        if !listsChecked { print("  do-not-call lists not checked (no DATABASE_URL)") }
+        answer.region = ([hours.location.region] + hours.location.subdivisions).joined(separator: "-")
+        answer.timeZones = hours.location.timeZones
+        answer.localTimes = hours.localTimes
+        answer.listsChecked = listsChecked
+        print(answer.text(json: json))
     }
 }
 
-struct ExplainCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "explain", abstract: "A job's state and its history of gate decisions and dial attempts.")
-    @OptionGroup var settings: SettingOptions
-    @Argument(help: "Job id.") var jobID: Int64
+/// `dialer check`'s answer, the same keys for every decision (an invalid number included), as text or one JSON object.
+struct GateAnswer {
+    let number: String
+    var decision = "block"
+    var nextAllowedAt: String?
+    let error: OpenPhnError?
+    let rule: String
+    var region: String?
+    var timeZones: [String] = []
+    var localTimes: [String] = []
+    var listsChecked = false
 
-    func run() async throws {
-        let loaded = try settings.load(requireTwilio: false)
-        let id = jobID
-        let (job, attempts) = try await withDatabase(loaded, logger: try settings.logger()) { store in
-            (try await store.job(id), try await store.attempts(jobID: id))
+    func text(json: Bool) -> String {
+        if json {
+            return JSONValue.object([
+                "decision": .string(decision), "next_allowed_at": nextAllowedAt.map(JSONValue.string) ?? .null,
+                "error": error.map { .string($0.error.rawValue) } ?? .null, "message": error.map { .string($0.message) } ?? .null,
+                "details": error.map { .object($0.details) } ?? .null, "rule": .string(rule), "time_zones": .array(timeZones.map(JSONValue.string)),
+                "region": region.map(JSONValue.string) ?? .null, "local_time": .array(localTimes.map(JSONValue.string)),
+                "dnc_checked": .bool(listsChecked),
+            ]).jsonText
         }
-        guard let job else {
-            printError("dialer: not_found: job \(id) does not exist")
-            throw ExitCode(1)
-        }
-        print("job \(job.id): \(job.state.rawValue), attempt \(job.attempt) of \(job.maxAttempts), tenant \(job.tenantID), to \(PhoneNumber.mask(job.destination))"
-            + (job.campaignID.map { ", campaign \($0)" } ?? ""))
-        if let sid = job.callSID { print("  call SID: \(sid)") }
-        if let error = job.lastError { print("  last error: \(error.jsonText)") }
-        if job.state.isWaiting { print(String(format: "  runs in %.1fs", max(0, job.runInSeconds))) }
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for a in attempts {
-            var line = "  \(iso.string(from: a.recordedAt))  #\(a.attempt) \(a.kind) \(a.outcome)"
-            if let status = a.httpStatus { line += " http=\(status)" }
-            if let code = a.twilioCode { line += " twilio=\(code)" }
-            if let sid = a.callSID { line += " sid=\(sid)" }
-            if a.possiblyDialed { line += " possibly-dialed" }
-            if let error = a.error { line += " error=\(error.error.rawValue)" }
-            if let rule = a.detail?["rule"]?.stringValue { line += " rule=\"\(rule)\"" }
-            if case .array(let times)? = a.detail?["local_time"] { line += " local=\"\(times.compactMap(\.stringValue).joined(separator: "; "))\"" }
-            line += " worker=\(a.worker)"
-            print(line)
-        }
+        var lines = ["\(number): \(decision)" + (error.map { " (\($0.error.rawValue): \($0.message))" } ?? ""), "  rule:       \(rule)"]
+        if let region { lines.append("  region:     \(region)") }
+        if !localTimes.isEmpty { lines.append("  local time: \(localTimes.joined(separator: "; "))") }
+        if let nextAllowedAt { lines.append("  next legal: \(nextAllowedAt)") }
+        if region != nil, !listsChecked { lines.append("  do-not-call lists not checked (no DATABASE_URL)") }
+        return lines.joined(separator: "\n")
     }
 }

@@ -14,28 +14,27 @@ struct TenantCommand: AsyncParsableCommand {
     var callWindow: String?
 
     func run() async throws {
+        guard !id.isEmpty, id.count <= 128 else { throw invalidFlag("--id", "--id must be 1 to 128 characters.") }
         guard let status = VerificationStatus(rawValue: verification) else {
-            throw ValidationError("--verification must be pending_review, approved or rejected")
+            throw invalidFlag("--verification", "--verification must be pending_review, approved or rejected, got '\(verification)'.")
         }
         if let subaccount, subaccount.range(of: "^AC[0-9a-fA-F]{32}$", options: .regularExpression) == nil {
-            throw ValidationError("--subaccount must be AC followed by 32 hex digits")
+            throw invalidFlag("--subaccount", "--subaccount must be AC followed by 32 hex digits, got '\(subaccount)'.")
         }
-        if let number {
-            do { _ = try PhoneNumber(validating: number) } catch { throw ValidationError("--number: \(error.message)") }
-        }
+        let caller = try number.map { text throws(OpenPhnError) in try parsePhone(text, flag: "--number") }
         var window: DailyWindow?
         if let callWindow {
-            guard let parsed = DailyWindow(callWindow), parsed.end <= 24 * 60 else { throw ValidationError("--call-window must look like 09:00-18:00") }
+            guard let parsed = DailyWindow(callWindow), parsed.end <= 24 * 60 else {
+                throw invalidFlag("--call-window", "--call-window must look like 09:00-18:00, got '\(callWindow)'.")
+            }
             window = parsed
         }
-        let tenantWindow = window
-        let loaded = try settings.load(requireTwilio: false)
-        let logger = try settings.logger()
-        try await withDatabase(loaded, logger: logger) { store in
-            try await requireCurrentSchema(store)
+        let (id, subaccount, tenantWindow) = (id, subaccount, window)
+        try await settings.withStore { store in
             try await store.upsertTenant(id: id, verification: status, subaccountSID: subaccount, callWindow: tenantWindow)
-            if let number { try await store.upsertPhoneNumber(tenantID: id, e164: number, selected: true) }
+            if let caller { try await store.upsertPhoneNumber(tenantID: id, e164: caller.e164, selected: true) }
         }
-        print("tenant \(id): \(status.rawValue)" + (number.map { ", caller number \($0) selected" } ?? "") + (tenantWindow.map { ", calling window \($0)" } ?? ""))
+        print("tenant \(id): \(status.rawValue)" + (caller.map { ", caller number \($0.e164) selected" } ?? "")
+            + (tenantWindow.map { ", calling window \($0)" } ?? ""))
     }
 }

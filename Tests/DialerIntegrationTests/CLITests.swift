@@ -45,14 +45,14 @@ struct CLITests {
         }
     }
 
-    @Test("enqueue speaks OpenPhn codes; a campaign with a bad row enqueues nothing unless --skip-invalid")
+    @Test("enqueue speaks OpenPhn codes; a campaign with a bad row enqueues nothing (exit 2) unless --skip-invalid")
     func enqueue() async throws {
         try await TestDatabase.withStore { store, schema in
             try await Fixture.tenant(store)
             let env = try TestProcess.dialerEnvironment(schema: schema)
             let bad = try await TestProcess.run(["enqueue", "--tenant", "acme", "--to", "+1415555", "--objective", "x"], environment: env)
-            #expect(bad.status == 1)
-            #expect(bad.stderr.contains(#""error":"invalid_phone""#))
+            #expect(bad.status == 2)
+            #expect(bad.stderr.hasPrefix("dialer: invalid_phone: "))
             let unknown = try await TestProcess.run(["enqueue", "--tenant", "nobody", "--to", "+14155551234", "--objective", "x"], environment: env)
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("not_found"))
@@ -62,7 +62,7 @@ struct CLITests {
             defer { try? FileManager.default.removeItem(at: csv) }
             let args = ["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path]
             let refused = try await TestProcess.run(args, environment: env)
-            #expect(refused.status == 1)
+            #expect(refused.status == 2)
             #expect(refused.stderr.contains("line 3: invalid_phone"))
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)
             let skipped = try await TestProcess.run(args + ["--skip-invalid"], environment: env)

@@ -6,6 +6,11 @@ public struct SettingError: Error, Hashable, CustomStringConvertible {
     public let setting: String
     public let problem: String
     public var description: String { "\(setting) \(problem)" }
+
+    public init(setting: String, problem: String) {
+        self.setting = setting
+        self.problem = problem
+    }
 }
 
 /// The worker's configuration, read from environment variables; command-line flags override them by name.

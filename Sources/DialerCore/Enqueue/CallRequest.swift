@@ -18,7 +18,7 @@ public struct CallRequest: Sendable, Hashable {
     /// Not before this instant; `nil` is now.
     public var runAt: Date?
     public var maxAttempts: Int
-    /// Not after this instant; `nil` is never.
+    /// Not after this instant; `nil` is never. Must be in the future when the request is validated.
     public var expiresAt: Date?
     /// Same key and same body returns the existing job; same key with another body is a 409.
     public var idempotencyKey: String?
@@ -44,42 +44,130 @@ public struct CallRequest: Sendable, Hashable {
     /// Longest objective accepted, in characters.
     public static let maxObjectiveLength = 4_000
     public static let maxKeyLength = 255
+    /// Priorities run from 0 (dialed first) to 9 (dialed last); nothing else is a priority.
+    public static let priorities = 0...9
+    public static let attempts = 1...100
+
+    /// A field of a call request: `rawValue` is its name in the API and in a campaign file's header.
+    public enum Field: String, Sendable, CaseIterable {
+        case tenantID = "tenant_id", to, from, campaignID = "campaign_id", objective, outcomeSchema = "outcome_schema", priority
+        case runAt = "run_at", maxAttempts = "max_attempts", expiresAt = "expires_at", idempotencyKey = "idempotency_key"
+
+        /// The `dialer enqueue` flag that sets it.
+        public var flag: String {
+            switch self {
+            case .tenantID: "--tenant"
+            case .campaignID: "--campaign"
+            default: "--" + rawValue.replacingOccurrences(of: "_", with: "-")
+            }
+        }
+    }
+
+    /// How messages name a field: as the API and a CSV header do (`priority`), or as the command line does (`--priority`).
+    /// Either way `details.field` is the API's name, so the same bad value gets the same error wherever it was typed.
+    public enum Naming: Sendable {
+        case fields, flags
+
+        public func name(_ field: Field) -> String { self == .fields ? field.rawValue : field.flag }
+
+        func details(_ field: Field) -> [String: JSONValue] {
+            self == .fields ? ["field": .string(field.rawValue)] : ["field": .string(field.rawValue), "flag": .string(field.flag)]
+        }
+    }
+
+    /// Sets `field` from its text, as a CSV cell or a flag gives it; numbers, instants and the schema are parsed here, so
+    /// a value is refused with the same error whichever way it came in. Range checks wait for ``validated(now:naming:)``.
+    public mutating func set(_ field: Field, text: String, naming: Naming = .fields) throws(OpenPhnError) {
+        let name = naming.name(field)
+        func integer() throws(OpenPhnError) -> Int {
+            guard let value = Int(text) else {
+                let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
+                throw OpenPhnError(.invalidRequest, "\(name) must be a whole number, got '\(shown)'.", details: naming.details(field))
+            }
+            return value
+        }
+        switch field {
+        case .tenantID: tenantID = text
+        case .to: to = text
+        case .from: from = text
+        case .campaignID: campaignID = text
+        case .objective: objective = text
+        case .idempotencyKey: idempotencyKey = text
+        case .outcomeSchema:
+            guard let schema = JSONValue.parse(text) else {
+                throw OpenPhnError(.outcomeSchemaInvalid, "\(name) is not valid JSON.", details: naming.details(field))
+            }
+            outcomeSchema = schema
+        case .priority: priority = try integer()
+        case .maxAttempts: maxAttempts = try integer()
+        case .runAt: runAt = try ISO8601Instant.parse(text, name: name, details: naming.details(field))
+        case .expiresAt: expiresAt = try ISO8601Instant.parse(text, name: name, details: naming.details(field))
+        }
+    }
 
     /// Checks every field; the first problem found is returned as the OpenPhn error a client would get.
-    public func validated() throws(OpenPhnError) -> ValidatedCallRequest {
-        func invalid(_ message: String, field: String, code: ErrorCode = .invalidRequest) -> OpenPhnError {
-            OpenPhnError(code, message, details: ["field": .string(field)])
-        }
-        guard !tenantID.isEmpty, tenantID.count <= 128 else { throw invalid("tenant_id is required (at most 128 characters).", field: "tenant_id") }
+    /// - Parameters:
+    ///   - now: the clock at enqueue; an `expires_at` not after it is refused (the job could only fail later).
+    ///   - naming: whether messages name the fields or the command line's flags.
+    public func validated(now: Date = Date(), naming: Naming = .fields) throws(OpenPhnError) -> ValidatedCallRequest {
+        guard !tenantID.isEmpty, tenantID.count <= 128 else { throw invalid(.tenantID, "is required (at most 128 characters).", naming) }
         let destination: PhoneNumber
         do {
             destination = try PhoneNumber(validating: to)
             try NumberPlan.shipped.validate(destination)
-        } catch { throw error.with("field", "to") }
+        } catch { throw error.merging(naming.details(.to)) }
+        guard !objective.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw invalid(.objective, "is required.", naming) }
+        let caller = try validateDefaults(now: now, naming: naming)
+        return ValidatedCallRequest(request: self, destination: destination, caller: caller)
+    }
+
+    /// Checks the fields a campaign's rows inherit from the command line (all but the tenant, the destination and a
+    /// missing objective), so a bad flag is refused once, naming the flag, rather than once per row.
+    /// - Returns: the caller number, when one is set.
+    @discardableResult
+    public func validateDefaults(now: Date = Date(), naming: Naming = .fields) throws(OpenPhnError) -> PhoneNumber? {
         var caller: PhoneNumber?
         if let from {
-            do { caller = try PhoneNumber(validating: from) } catch { throw error.with("field", "from") }
+            do { caller = try PhoneNumber(validating: from) } catch { throw error.merging(naming.details(.from)) }
         }
-        let trimmed = objective.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw invalid("objective is required.", field: "objective") }
         guard objective.count <= Self.maxObjectiveLength else {
-            throw OpenPhnError(.invalidRequest, "objective is too long: \(objective.count) characters, at most \(Self.maxObjectiveLength).",
-                               details: ["field": "objective", "length": .number(Double(objective.count)),
-                                         "max_length": .number(Double(Self.maxObjectiveLength))])
+            throw invalid(.objective, "is too long: \(objective.count) characters, at most \(Self.maxObjectiveLength).", naming,
+                          ["length": .number(Double(objective.count)), "max_length": .number(Double(Self.maxObjectiveLength))])
         }
-        try OutcomeSchema.validate(outcomeSchema)
-        guard (0...9).contains(priority) else { throw invalid("priority must be between 0 and 9.", field: "priority") }
-        guard (1...100).contains(maxAttempts) else { throw invalid("max_attempts must be between 1 and 100.", field: "max_attempts") }
+        do { try OutcomeSchema.validate(outcomeSchema, name: naming.name(.outcomeSchema)) } catch {
+            throw naming == .fields ? error : error.merging(["flag": .string(Field.outcomeSchema.flag)])
+        }
+        guard Self.priorities.contains(priority) else {
+            throw invalid(.priority, "must be from 0 (dials first) to 9 (dials last), got \(priority).", naming)
+        }
+        guard Self.attempts.contains(maxAttempts) else { throw invalid(.maxAttempts, "must be from 1 to 100, got \(maxAttempts).", naming) }
         if let key = idempotencyKey, key.isEmpty || key.count > Self.maxKeyLength {
-            throw invalid("idempotency_key must be 1 to \(Self.maxKeyLength) characters.", field: "idempotency_key")
+            throw invalid(.idempotencyKey, "must be 1 to \(Self.maxKeyLength) characters.", naming)
         }
         if let campaignID, campaignID.isEmpty || campaignID.count > 128 {
-            throw invalid("campaign_id must be 1 to 128 characters.", field: "campaign_id")
+            throw invalid(.campaignID, "must be 1 to 128 characters.", naming)
+        }
+        if let expiresAt, expiresAt <= now {
+            throw invalid(.expiresAt, "\(ISO8601Instant.string(expiresAt)) is in the past: the job could never be dialed.", naming,
+                          ["expires_at": .string(ISO8601Instant.string(expiresAt)), "now": .string(ISO8601Instant.string(now))])
         }
         if let expiresAt, let runAt, expiresAt <= runAt {
-            throw invalid("expires_at must be after run_at.", field: "expires_at")
+            throw invalid(.expiresAt, "must be after \(naming.name(.runAt)).", naming)
         }
-        return ValidatedCallRequest(request: self, destination: destination, caller: caller)
+        return caller
+    }
+
+    private func invalid(_ field: Field, _ problem: String, _ naming: Naming, _ extra: [String: JSONValue] = [:]) -> OpenPhnError {
+        OpenPhnError(.invalidRequest, "\(naming.name(field)) \(problem)", details: naming.details(field).merging(extra) { $1 })
+    }
+}
+
+extension OpenPhnError {
+    /// The same error with `extra` added to its details.
+    func merging(_ extra: [String: JSONValue]) -> OpenPhnError {
+        var copy = self
+        copy.details.merge(extra) { $1 }
+        return copy
     }
 }
 
@@ -108,22 +196,22 @@ public struct ValidatedCallRequest: Sendable, Hashable {
 /// The shape rules for an agent's `outcome_schema`.
 public enum OutcomeSchema {
     /// A schema is a JSON object; where it says `type` it says "object", and where it has `properties` they are an object of objects.
-    public static func validate(_ schema: JSONValue) throws(OpenPhnError) {
+    /// - Parameter name: how messages name the schema: the field (`outcome_schema`) or the flag (`--outcome-schema`).
+    public static func validate(_ schema: JSONValue, name: String = "outcome_schema") throws(OpenPhnError) {
         guard case .object(let fields) = schema else {
-            throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema must be a JSON object.", details: ["field": "outcome_schema"])
+            throw OpenPhnError(.outcomeSchemaInvalid, "\(name) must be a JSON object.", details: ["field": "outcome_schema"])
         }
         if let type = fields["type"], type != .string("object") {
-            throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema.type must be \"object\".", details: ["field": "outcome_schema.type"])
+            throw OpenPhnError(.outcomeSchemaInvalid, "\(name).type must be \"object\".", details: ["field": "outcome_schema.type"])
         }
         if let properties = fields["properties"] {
             guard case .object(let props) = properties else {
-                throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema.properties must be an object.",
-                                   details: ["field": "outcome_schema.properties"])
+                throw OpenPhnError(.outcomeSchemaInvalid, "\(name).properties must be an object.", details: ["field": "outcome_schema.properties"])
             }
-            for (name, value) in props.sorted(by: { $0.key < $1.key }) {
+            for (property, value) in props.sorted(by: { $0.key < $1.key }) {
                 guard case .object = value else {
-                    throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema.properties.\(name) must be an object.",
-                                       details: ["field": .string("outcome_schema.properties.\(name)")])
+                    throw OpenPhnError(.outcomeSchemaInvalid, "\(name).properties.\(property) must be an object.",
+                                       details: ["field": .string("outcome_schema.properties.\(property)")])
                 }
             }
         }

@@ -19,69 +19,71 @@ public struct CampaignFile: Sendable {
     public var lines: [Int] = []
     public var errors: [RowError] = []
 
-    static let columns: Set<String> = ["to", "from", "objective", "outcome_schema", "priority", "run_at", "expires_at", "max_attempts",
-                                       "idempotency_key", "campaign_id"]
+    static let columns: [String: CallRequest.Field] = Dictionary(uniqueKeysWithValues: CallRequest.Field.allCases
+        .filter { $0 != .tenantID }.map { ($0.rawValue, $0) })
+
+    /// The text of a campaign file's bytes: UTF-8, with or without the byte-order mark spreadsheets write. Anything else
+    /// is refused with where it stops being UTF-8, so the operator can find the cell (a Latin-1 "é" from an old export).
+    public static func text(_ data: Data) throws(OpenPhnError) -> String {
+        let bytes = [UInt8](data)
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw OpenPhnError(.invalidRequest, "is UTF-16, not UTF-8: save it as CSV UTF-8.", details: ["encoding": "utf-16"])
+        }
+        if let text = String(validating: bytes, as: UTF8.self) {
+            return text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text
+        }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) { offset += scalar.count }
+        let line = bytes[..<offset].count { $0 == UInt8(ascii: "\n") } + 1
+        throw OpenPhnError(.invalidRequest, "is not UTF-8: byte \(offset + 1) (line \(line)) is not valid UTF-8; save the file as CSV UTF-8.",
+                           details: ["byte": .number(Double(offset + 1)), "line": .number(Double(line))])
+    }
 
     /// Parses and validates every row; nothing is thrown for a bad row, it is listed in `errors`.
-    /// - Parameter defaults: the values for columns a row leaves empty (tenant, campaign, objective, ...).
-    public static func parse(_ text: String, defaults: CallRequest) throws(OpenPhnError) -> CampaignFile {
+    ///
+    /// A destination named again on a later row gets no derived key: the store collapses it onto the first row (one
+    /// enqueue never rings a person twice), where a second copy of the first row's key with another objective would
+    /// be refused as an idempotency conflict.
+    /// - Parameters:
+    ///   - defaults: the values for columns a row leaves empty (tenant, campaign, objective, ...).
+    ///   - now: the clock at enqueue, for the expiry check.
+    public static func parse(_ text: String, defaults: CallRequest, now: Date = Date()) throws(OpenPhnError) -> CampaignFile {
         let rows = CSV.rows(text)
         guard let header = rows.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }), header.contains("to") else {
             throw OpenPhnError(.invalidRequest, "The campaign file needs a header row with a 'to' column.")
         }
-        if let unknown = header.first(where: { !columns.contains($0) }) {
+        if let unknown = header.first(where: { columns[$0] == nil }) {
             throw OpenPhnError(.invalidRequest, "Unknown column '\(unknown)' in the campaign file.", details: ["column": .string(unknown)])
         }
         var file = CampaignFile()
-        let iso = ISO8601DateFormatter()
+        var keyedDestinations: Set<String> = []
         for row in rows.dropFirst() where !(row.fields.count == 1 && row.fields[0].isEmpty) {
-            var cells: [String: String] = [:]
-            for (index, name) in header.enumerated() where index < row.fields.count {
-                let value = row.fields[index].trimmingCharacters(in: .whitespaces)
-                if !value.isEmpty { cells[name] = value }
-            }
             do throws(OpenPhnError) {
                 guard row.fields.count == header.count else {
                     throw OpenPhnError(.invalidRequest, "Row has \(row.fields.count) fields; the header has \(header.count).")
                 }
                 var request = defaults
-                request.to = cells["to"] ?? ""
-                if let v = cells["from"] { request.from = v }
-                if let v = cells["objective"] { request.objective = v }
-                if let v = cells["campaign_id"] { request.campaignID = v }
-                if let v = cells["outcome_schema"] {
-                    guard let schema = JSONValue.parse(v) else {
-                        throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema is not valid JSON.", details: ["field": "outcome_schema"])
-                    }
-                    request.outcomeSchema = schema
+                request.to = ""
+                var keyed = false
+                for (index, name) in header.enumerated() {
+                    let value = row.fields[index].trimmingCharacters(in: .whitespaces)
+                    guard !value.isEmpty, let field = columns[name] else { continue }
+                    try request.set(field, text: value)
+                    keyed = keyed || field == .idempotencyKey
                 }
-                if let v = cells["priority"] { request.priority = try integer(v, field: "priority") }
-                if let v = cells["max_attempts"] { request.maxAttempts = try integer(v, field: "max_attempts") }
-                if let v = cells["run_at"] { request.runAt = try date(v, field: "run_at", iso) }
-                if let v = cells["expires_at"] { request.expiresAt = try date(v, field: "expires_at", iso) }
-                request.idempotencyKey = cells["idempotency_key"] ?? request.campaignID.map { "campaign:\($0):\(request.to)" }
-                file.requests.append(try request.validated())
+                if !keyed {
+                    request.idempotencyKey = keyedDestinations.contains(request.to) ? nil : request.campaignID.map { "campaign:\($0):\(request.to)" }
+                }
+                file.requests.append(try request.validated(now: now))
                 file.lines.append(row.line)
+                if !keyed, request.idempotencyKey != nil { keyedDestinations.insert(request.to) }
             } catch {
                 file.errors.append(RowError(line: row.line, error: error))
             }
         }
         return file
-    }
-
-    private static func integer(_ text: String, field: String) throws(OpenPhnError) -> Int {
-        guard let value = Int(text) else {
-            throw OpenPhnError(.invalidRequest, "\(field) must be a whole number, got '\(text)'.", details: ["field": .string(field)])
-        }
-        return value
-    }
-
-    private static func date(_ text: String, field: String, _ iso: ISO8601DateFormatter) throws(OpenPhnError) -> Date {
-        guard let value = iso.date(from: text) else {
-            throw OpenPhnError(.invalidRequest, "\(field) must be an ISO-8601 instant such as 2026-11-25T15:00:00Z, got '\(text)'.",
-                               details: ["field": .string(field)])
-        }
-        return value
     }
 }
 

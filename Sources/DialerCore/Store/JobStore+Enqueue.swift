@@ -5,8 +5,22 @@ import PostgresNIO
 /// The result of enqueueing one request.
 public struct EnqueueResult: Sendable, Hashable {
     public let jobID: Int64
-    /// `false` when the idempotency key matched an existing job with the same body.
+    /// `false` when the idempotency key matched an existing job with the same body, or the row repeats an earlier one.
     public let created: Bool
+    /// The index, in the same enqueue call, of the earlier row this one repeats (same tenant and destination): it
+    /// shares that row's job and was not inserted. `nil` for a row that stands for its own job.
+    public let duplicateOf: Int?
+
+    init(jobID: Int64, created: Bool, duplicateOf: Int? = nil) {
+        self.jobID = jobID
+        self.created = created
+        self.duplicateOf = duplicateOf
+    }
+}
+
+extension [EnqueueResult] {
+    /// How many rows repeated an earlier row of the same enqueue call and share its job.
+    public var duplicates: Int { count { $0.duplicateOf != nil } }
 }
 
 extension JobStore {
@@ -15,28 +29,38 @@ extension JobStore {
 
     /// Enqueues validated requests, all or nothing: one transaction, one INSERT statement per 5,000 rows.
     ///
+    /// - One call never rings a person twice: a row with the tenant and destination of an earlier row collapses to it
+    ///   (its result has `duplicateOf`, the earlier row's job and `created == false`; a key of its own is not recorded).
     /// - An unknown tenant is `not_found`; a caller number that is not the tenant's active number, or a tenant with no
     ///   selected active number, is `no_active_number`.
     /// - A key already used with the same body returns that job (`created == false`); with another body the whole call is
-    ///   refused with `idempotency_conflict` (HTTP 409) and nothing is written.
+    ///   refused with `idempotency_conflict` (HTTP 409) and nothing is written. Keys are compared before destinations:
+    ///   the same key twice in one call with two bodies is a conflict even when both rows name the same person.
     /// - Workers are woken with NOTIFY when the transaction commits.
     /// - Returns: one result per request, in order.
     public func enqueue(_ requests: [ValidatedCallRequest]) async throws -> [EnqueueResult] {
         guard !requests.isEmpty else { return [] }
-        // The same key twice in one call: identical bodies collapse into one job; different bodies are a conflict.
         var firstIndexForKey: [String: Int] = [:]
+        var firstIndexForPerson: [String: Int] = [:]
         var aliasOf: [Int: Int] = [:]
         var unique: [(index: Int, request: ValidatedCallRequest)] = []
         for (index, request) in requests.enumerated() {
+            let tenant = request.request.tenantID
             if let key = request.request.idempotencyKey {
-                let scoped = request.request.tenantID + "\u{0}" + key
+                let scoped = tenant + "\u{0}" + key
                 if let first = firstIndexForKey[scoped] {
                     guard requests[first].canonicalBody == request.canonicalBody else { throw Self.conflict(key: key, row: index) }
-                    aliasOf[index] = first
+                    aliasOf[index] = aliasOf[first] ?? first
                     continue
                 }
                 firstIndexForKey[scoped] = index
             }
+            let person = tenant + "\u{0}" + request.destination.e164
+            if let first = firstIndexForPerson[person] {
+                aliasOf[index] = first
+                continue
+            }
+            firstIndexForPerson[person] = index
             unique.append((index, request))
         }
         var results = [EnqueueResult?](repeating: nil, count: requests.count)
@@ -47,9 +71,15 @@ extension JobStore {
                 break
             } catch let error as RaceWithConcurrentEnqueue where attempt < 3 {
                 logger.debug("enqueue raced a concurrent insert of the same key; retrying", metadata: ["key": "\(error.key)"])
+            } catch var error as OpenPhnError {
+                // The statements saw only the rows of their own; `row` names the caller's row.
+                if let row = error.details["row"]?.intValue, unique.indices.contains(row - 1) {
+                    error.details["row"] = .number(Double(unique[row - 1].index + 1))
+                }
+                throw error
             }
         }
-        for (index, first) in aliasOf { results[index] = EnqueueResult(jobID: results[first]!.jobID, created: false) }
+        for (index, first) in aliasOf { results[index] = EnqueueResult(jobID: results[first]!.jobID, created: false, duplicateOf: first) }
         await analyzeAfterBulkEnqueue(created: results.count { $0?.created == true })
         return results.map { $0! }
     }

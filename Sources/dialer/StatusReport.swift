@@ -1,27 +1,5 @@
-import ArgumentParser
 import DialerCore
 import Foundation
-
-struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "The queue at a glance: jobs by state, tenant and campaign, how late the oldest due job is, pauses, stuck leases, recent failures by code, table health.")
-    @OptionGroup var settings: SettingOptions
-    @Option(help: "Only this tenant.") var tenant: String?
-    @Option(help: "Only this campaign.") var campaign: String?
-    @Flag(help: "One JSON object for scripts.") var json = false
-
-    func run() async throws {
-        let loaded = try settings.load(requireTwilio: false)
-        let logger = try settings.logger()
-        let (tenant, campaign) = (tenant, campaign)
-        let (rows, facts) = try await withDatabase(loaded, logger: logger) { store in
-            try await requireCurrentSchema(store)
-            return (try await store.status(tenant: tenant, campaign: campaign), try await store.statusFacts())
-        }
-        let report = StatusReport(rows: rows, facts: facts)
-        print(json ? report.jsonText : report.table, terminator: json ? "\n" : "")
-    }
-}
 
 /// `dialer status` output: totals by state, the facts an operator checks first, then one line per tenant and campaign.
 struct StatusReport {

@@ -1,0 +1,21 @@
+import ArgumentParser
+import DialerCore
+
+struct StatusCommand: AsyncParsableCommand, JSONAnswering {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "The queue at a glance: jobs by state, tenant and campaign, how late the oldest due job is, pauses, stuck leases, recent failures by code, table health.")
+    @OptionGroup var settings: SettingOptions
+    @Option(help: "Only this tenant.") var tenant: String?
+    @Option(help: "Only this campaign.") var campaign: String?
+    @Flag(help: "One JSON object for scripts.") var json = false
+
+    func run() async throws {
+        let (tenant, campaign) = (tenant, campaign)
+        let (rows, facts) = try await settings.withStore { store in
+            (try await store.status(tenant: tenant, campaign: campaign), try await store.statusFacts())
+        }
+        let report = StatusReport(rows: rows, facts: facts)
+        print(json ? report.jsonText : report.table, terminator: json ? "\n" : "")
+    }
+}
