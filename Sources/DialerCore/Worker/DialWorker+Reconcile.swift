@@ -55,8 +55,7 @@ extension DialWorker {
             return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .inDoubt, delay: configuration.reconcileDelay, kind: .reconcile,
                               outcome: "unreachable", possiblyDialed: true, detail: .object(["reason": "no subaccount configured"]))
         }
-        let lookup = await twilio.findCall(subaccountSID: subaccount, to: call.destination, from: call.callerE164,
-                                           createdSince: call.attemptStartedAt, logger: logger)
+        let lookup = await lookUpCall(call, subaccount: subaccount)
         switch lookup {
         case .found(let sid):
             return JobOutcome(jobID: call.jobID, attempt: call.attempt, state: .dialed, callSID: sid, kind: .reconcile, outcome: "found")
