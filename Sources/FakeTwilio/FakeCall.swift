@@ -1,6 +1,7 @@
 import Foundation
 
-/// A call the fake accepted (and so, in Twilio terms, created).
+/// A call the fake accepted (and so, in Twilio terms, created), with its whole timeline fixed at creation: its status
+/// at any instant is computed from these timestamps when it is read (``status(at:)``), so no timer runs per call.
 public struct FakeCall: Sendable, Codable, Hashable {
     public let sid: String
     public let accountSID: String
@@ -12,18 +13,29 @@ public struct FakeCall: Sendable, Codable, Hashable {
     public let statusCallbackMethod: String
     /// The `StatusCallbackEvent` values of the request (`initiated`, `ringing`, `answered`, `completed`), as sent.
     public let statusCallbackEvents: [String]
+    /// On the fake's clock, like every instant below.
     public let createdAt: Date
     /// Milliseconds the call waits in the account's calls-per-second queue before it is placed (the 201's `queue_time`).
     public let queueTime: Int
+    /// When it leaves `queued`: Twilio places it (`start_time`, the `initiated` and `ringing` callbacks).
+    public let startTime: Date
+    /// When the callee answered (`in-progress`); `nil` for a call that ends busy, unanswered or failed.
+    public let answerTime: Date?
+    /// When it ended with its outcome's status (`end_time`, the `completed` callback).
+    public let endTime: Date
+    public let outcome: FakeCallOutcome
 
     enum CodingKeys: String, CodingKey {
-        case sid, to, from, url
+        case sid, to, from, url, outcome
         case accountSID = "account_sid"
         case statusCallback = "status_callback"
         case statusCallbackMethod = "status_callback_method"
         case statusCallbackEvents = "status_callback_events"
         case createdAt = "created_at"
         case queueTime = "queue_time"
+        case startTime = "start_time"
+        case answerTime = "answer_time"
+        case endTime = "end_time"
     }
 }
 
@@ -92,23 +104,14 @@ public struct FakeCallOutcome: Sendable, Codable, Hashable {
     public var status: Status
     /// `SipResponseCode` of the final callback; defaults to 200, 486, 487 or 500 by status.
     public var sipResponseCode: Int?
-    /// `CallDuration` in seconds of an answered call (default 1); calls not answered last 0 seconds.
+    /// Seconds an answered call stays `in-progress` (default: the fake's `Timings.inProgress`); it is also the
+    /// `CallDuration` reported. Calls not answered last 0 seconds.
     public var durationSeconds: Int?
 
     public init(status: Status = .completed, sipResponseCode: Int? = nil, durationSeconds: Int? = nil) {
         self.status = status
         self.sipResponseCode = sipResponseCode
         self.durationSeconds = durationSeconds
-    }
-
-    /// The `CallStatus` values Twilio reports for this outcome, in order; the last one is the `completed` event's.
-    var lifecycle: [String] {
-        switch status {
-        case .completed: ["initiated", "ringing", "in-progress", "completed"]
-        case .noAnswer: ["initiated", "ringing", "no-answer"]
-        case .busy: ["initiated", "busy"]
-        case .failed: ["initiated", "failed"]
-        }
     }
 
     var sipCode: Int {
@@ -122,7 +125,6 @@ public struct FakeCallOutcome: Sendable, Codable, Hashable {
         }()
     }
 
-    var callDuration: Int { status == .completed ? max(0, durationSeconds ?? 1) : 0 }
 
     enum CodingKeys: String, CodingKey {
         case status

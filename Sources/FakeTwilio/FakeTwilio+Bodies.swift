@@ -51,9 +51,13 @@ enum TwilioBodies {
         return bytes.dropFirst(2).allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
 
-    /// The Call resource as JSON text, written directly (the hot path of every benchmark and chaos run).
-    static func callJSON(_ call: FakeCall, status: String = "queued") -> String {
+    /// The Call resource as JSON text, written directly (the hot path of every benchmark and chaos run): as created
+    /// (`queued`, the 201's body) when `instant` is nil, else as it stands at `instant` on the fake's clock.
+    static func callJSON(_ call: FakeCall, at instant: Date? = nil) -> String {
         let created = rfc2822(call.createdAt)
+        let status = instant.map { call.status(at: $0) } ?? "queued"
+        let started = instant.map { $0 >= call.startTime } ?? false
+        let ended = instant.map { $0 >= call.endTime } ?? false
         var out = "{"
         out.reserveCapacity(1_024)
         var first = true
@@ -70,10 +74,10 @@ enum TwilioBodies {
         field("api_version", "2010-04-01")
         field("caller_name", nil)
         field("date_created", created)
-        field("date_updated", created)
+        field("date_updated", instant.map { rfc2822(call.updatedAt($0)) } ?? created)
         field("direction", "outbound-api")
-        field("duration", nil)
-        field("end_time", nil)
+        field("duration", ended ? String(call.duration) : nil)
+        field("end_time", ended ? rfc2822(call.endTime) : nil)
         field("forwarded_from", nil)
         field("from", call.from)
         field("from_formatted", formatted(call.from))
@@ -84,25 +88,13 @@ enum TwilioBodies {
         field("price_unit", "USD")
         field("queue_time", String(call.queueTime))
         field("sid", call.sid)
-        field("start_time", nil)
+        field("start_time", started ? rfc2822(call.startTime) : nil)
         field("status", status)
         field("to", call.to)
         field("to_formatted", formatted(call.to))
         field("trunk_sid", nil)
         field("uri", "/2010-04-01/Accounts/\(call.accountSID)/Calls/\(call.sid).json")
         return out + "}"
-    }
-
-    static func call(_ call: FakeCall) -> [String: Any?] {
-        let created = rfc2822(call.createdAt)
-        return [
-            "sid": call.sid, "account_sid": call.accountSID, "to": call.to, "to_formatted": formatted(call.to), "from": call.from,
-            "from_formatted": formatted(call.from), "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
-            "date_created": created, "date_updated": created, "start_time": nil, "end_time": nil, "duration": nil, "price": nil,
-            "price_unit": "USD", "answered_by": nil, "queue_time": String(call.queueTime), "caller_name": nil, "group_sid": nil, "trunk_sid": nil,
-            "forwarded_from": nil, "annotation": nil, "parent_call_sid": nil, "phone_number_sid": nil,
-            "uri": "/2010-04-01/Accounts/\(call.accountSID)/Calls/\(call.sid).json",
-        ]
     }
 
     static func error(code: Int, message: String, status: Int) -> [String: Any?] {
@@ -186,15 +178,42 @@ enum TwilioBodies {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The default Twilio code and message for a scripted status.
-    static func scripted(status: Int) -> (Int, String) {
-        switch status {
-        case 429: (20429, "Too Many Requests")
-        case 500: (20500, "An internal server error has occurred")
-        case 503: (20503, "Service Unavailable")
-        case 401: (20003, "Authenticate")
-        case 404: (20404, "The requested resource was not found")
-        default: (status * 100, "Scripted failure")
+    /// The Twilio code and message of a scripted answer: the scripted code (default by status) with Twilio's message
+    /// for it when the fake knows it.
+    static func scripted(status: Int, code: Int?, to: String, from: String) -> (Int, String) {
+        let code = code ?? {
+            switch status {
+            case 429: 20429
+            case 500: 20500
+            case 503: 20503
+            case 401: 20003
+            case 404: 20404
+            default: status * 100
+            }
+        }()
+        return (code, message(code: code, to: to, from: from))
+    }
+
+    /// Twilio's message for an error code (twilio.md section 2.2; verbatim where captured).
+    static func message(code: Int, to: String, from: String) -> String {
+        switch code {
+        case 20003: "Authenticate"
+        case 20404: "The requested resource was not found"
+        case 20429: "Too Many Requests"
+        case 20500: "An internal server error has occurred"
+        case 20503: "Service Unavailable"
+        case 21210:
+            "The source phone number provided, \(from), is not yet verified for your account. "
+                + "You may only make calls from phone numbers that you've verified or purchased from Twilio."
+        case 21211: "The 'To' number \(to) is not a valid phone number."
+        case 21212: "From is not a valid phone number: \(from)"
+        case 21214: "'To' phone number cannot be reached"
+        case 21215:
+            "Account not authorized to call \(to). Perhaps you need to enable some international permissions: "
+                + "https://www.twilio.com/console/voice/calls/geo-permissions/low-risk"
+        case 21216: "Account not allowed to call \(to)"
+        case 21217: "Phone number does not appear to be valid"
+        default: "Scripted failure"
         }
     }
 

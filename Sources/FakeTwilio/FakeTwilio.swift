@@ -4,45 +4,34 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// A fake of Twilio's Calls API on loopback, for tests, the demo and the benchmark. It speaks Create Call the way
-/// Twilio does: HTTP Basic auth, form-encoded parameters, Twilio-shaped 201 and error bodies, the test magic numbers
-/// (twilio.md section 4), a per-account calls-per-second queue that answers 201 with a `queue_time` instead of refusing,
-/// and signed status callbacks to loopback URLs (section 5). It takes scripted faults per destination (429 with or
-/// without Retry-After, 5xx, 5xx after creating the call, delays, connection resets). Every call it creates goes into
-/// its ledger, the ground truth for how often a job was dialed.
+/// A fake of Twilio's Calls API on loopback, for tests, the demo and the benchmark, as strict as Twilio documents it:
+/// HTTP Basic auth, only the configured (sub)accounts and their own numbers as callers, validation in Twilio's order,
+/// Twilio-shaped 201 and error bodies, the magic numbers only with the test credentials (twilio.md section 4), a
+/// per-account calls-per-second queue that answers 201 with a `queue_time` instead of refusing, calls that leave the
+/// queue and ring, answer and end on the fake's clock, Read Calls with Twilio's filters and paging, Fetch Call, and
+/// signed status callbacks to loopback URLs (section 5) on the same timeline. It takes scripted faults per destination
+/// (429 with or without Retry-After, 5xx, 5xx after creating the call, delays, connection resets). Every call it
+/// creates goes into its ledger, the ground truth for how often a job was dialed.
 ///
-/// Control endpoints (not Twilio's): `GET /_fake/calls`, `GET /_fake/callbacks`, `POST /_fake/script`,
-/// `POST /_fake/config`, `POST /_fake/reset`.
+/// Control endpoints (not Twilio's): `GET /_fake/calls`, `GET /_fake/callbacks`, `GET|POST /_fake/accounts`,
+/// `POST /_fake/script`, `POST /_fake/config`, `POST /_fake/reset`.
 public struct FakeTwilio: Sendable {
-    public struct Configuration: Sendable {
-        public var host: String
-        /// 0 picks a free port; `run(onListening:)` reports it.
-        public var port: Int
-        /// Accepted HTTP Basic credentials: the platform's account SID (or API key SID) and its secret.
-        public var username: String
-        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`).
-        public var password: String
-        /// Simulated calls per second of each account: calls above it are still created, queued, with the wait in the
-        /// 201's `queue_time`. `nil` (the default) is unlimited, so `queue_time` is always "0".
-        public var callsPerSecond: Double?
-
-        public init(host: String = "127.0.0.1", port: Int = 0, username: String, password: String, callsPerSecond: Double? = nil) {
-            self.host = host
-            self.port = port
-            self.username = username
-            self.password = password
-            self.callsPerSecond = callsPerSecond
-        }
-    }
-
     public let configuration: Configuration
     public let ledger: FakeTwilioLedger
     let logger: Logger
+    /// The configured accounts and their numbers, for a lookup per request.
+    let accounts: [String: Set<String>]
+    /// The `Authorization` headers of the platform and the test credentials, compared as they arrive.
+    private let liveAuthorization: String
+    private let testAuthorization: String?
 
     public init(configuration: Configuration, ledger: FakeTwilioLedger = FakeTwilioLedger(), logger: Logger = Logger(label: "fake-twilio")) {
         self.configuration = configuration
         self.ledger = ledger
         self.logger = logger
+        self.accounts = configuration.accounts.reduce(into: [:]) { $0[$1.sid, default: []].formUnion($1.numbers) }
+        self.liveAuthorization = Self.basic(configuration.username, configuration.password)
+        self.testAuthorization = configuration.testCredentials.map { Self.basic($0.accountSID, $0.authToken) }
     }
 
     /// Serves until cancelled or shut down gracefully. `onListening` receives the bound port.
@@ -59,6 +48,9 @@ public struct FakeTwilio: Sendable {
         }
         router.get("/2010-04-01/Accounts/:account/Calls.json") { request, context in
             try await self.listCalls(request, context: context)
+        }
+        router.get("/2010-04-01/Accounts/:account/Calls/{call}.json") { request, context in
+            try await self.fetchCall(request, context: context)
         }
         router.get("/_fake/calls") { _, _ in
             let encoder = JSONEncoder()
@@ -91,6 +83,20 @@ public struct FakeTwilio: Sendable {
             await ledger.setCallsPerSecond(settings.callsPerSecond)
             return Self.response(200, #"{"ok":true}"#)
         }
+        router.get("/_fake/accounts") { _, _ in
+            let all = configuration.accounts + (await ledger.accountsAdded)
+            return Self.response(200, String(decoding: try JSONEncoder().encode(all), as: UTF8.self))
+        }
+        router.post("/_fake/accounts") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            guard let account = try? JSONDecoder().decode(Account.self, from: Data(String(buffer: body).utf8)),
+                TwilioBodies.isAccountSID(account.sid), account.numbers.allSatisfy(TwilioBodies.isE164)
+            else {
+                return Self.response(400, #"{"error":"expected {\"sid\": \"AC...\", \"numbers\": [\"+1...\"]}"}"#)
+            }
+            await ledger.addAccount(account)
+            return Self.response(200, #"{"ok":true}"#)
+        }
         router.post("/_fake/reset") { _, _ in
             await ledger.reset()
             return Self.response(200, #"{"ok":true}"#)
@@ -117,10 +123,40 @@ public struct FakeTwilio: Sendable {
         response(status, TwilioBodies.json(TwilioBodies.error(code: code, message: message, status: status)), headers: headers)
     }
 
-    func authorized(_ request: Request) -> Bool {
-        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
-            let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) })
-        else { return false }
-        return decoded == "\(configuration.username):\(configuration.password)"
+    /// Which credentials a request carries.
+    enum Credential {
+        /// The platform's: they reach the configured accounts.
+        case live
+        /// The test account's: magic numbers, no calls placed, no reads.
+        case test
+    }
+
+    /// The request's credentials, or `nil` for none or wrong ones (401/20003).
+    func credential(_ request: Request) -> Credential? {
+        guard let header = request.headers[.authorization] else { return nil }
+        if header == liveAuthorization { return .live }
+        if header == testAuthorization { return .test }
+        // The same credentials, base64 written another way (no client we know does this).
+        guard header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) })
+        else { return nil }
+        if decoded == "\(configuration.username):\(configuration.password)" { return .live }
+        if let test = configuration.testCredentials, decoded == "\(test.accountSID):\(test.authToken)" { return .test }
+        return nil
+    }
+
+    /// Whether the platform credentials reach `account`: configured, or added at run time.
+    func knows(account: String) async -> Bool {
+        if accounts[account] != nil { return true }
+        return await ledger.addedNumbers(of: account) != nil
+    }
+
+    /// Whether `account` owns (or verified) `number`; the configured set is read first, without a hop to the ledger.
+    func owns(account: String, number: String) async -> Bool {
+        if accounts[account]?.contains(number) == true { return true }
+        return await ledger.addedNumbers(of: account)?.contains(number) == true
+    }
+
+    private static func basic(_ user: String, _ secret: String) -> String {
+        "Basic " + Data("\(user):\(secret)".utf8).base64EncodedString()
     }
 }

@@ -1,9 +1,13 @@
 import Foundation
 
 /// The fake's state: the ledger of created calls (ground truth for how often each destination was dialed), the status
-/// callbacks sent for them, the scripted answers still to give, and each account's calls-per-second queue.
+/// callbacks sent for them, the scripted answers still to give, each account's calls-per-second queue, the accounts
+/// added at run time, and the fake's clock.
 public actor FakeTwilioLedger {
+    /// Calls created with the platform credentials, oldest first: every one rings someone.
     public private(set) var calls: [FakeCall] = []
+    /// Calls "created" with the test credentials: answered 201, but Twilio places no call for them.
+    public private(set) var testCalls: [FakeCall] = []
     /// Every status callback sent, failed or skipped, in the order they were attempted.
     public private(set) var callbacks: [FakeCallback] = []
     /// Every Create Call request received, accepted or not.
@@ -14,10 +18,51 @@ public actor FakeTwilioLedger {
     private var outcomes: [String: FakeCallOutcome] = [:]
     /// Set at run time (`POST /_fake/config`), it wins over the configured rate; 0 means unlimited.
     private var callsPerSecondOverride: Double?
-    /// Per account: when its queue next has room to place a call.
-    private var nextPlacement: [String: ContinuousClock.Instant] = [:]
+    /// Per account: when its queue next has room to place a call (fake clock).
+    private var nextPlacement: [String: Date] = [:]
+    /// Accounts added with `POST /_fake/accounts`, beside the configured ones, with their numbers.
+    private var addedAccounts: [String: Set<String>] = [:]
+    /// How far the fake's clock runs ahead of the system clock (``advanceClock(by:)``).
+    private var clockOffset: TimeInterval = 0
+    /// Read Calls requests answered (every page counts).
+    public private(set) var listRequests = 0
+    private var afterListHook: (@Sendable () async -> Void)?
 
     public init() {}
+
+    /// The fake's clock: the system clock plus whatever tests advanced it by. Calls are created, leave the queue,
+    /// ring, answer and end on it; status callbacks wait for it.
+    public func now() -> Date { Date(timeIntervalSinceNow: clockOffset) }
+
+    /// Moves the fake's clock (forward, or back with a negative duration): calls change status as if that time had passed.
+    /// Callbacks already waiting notice at their next wait.
+    public func advanceClock(by interval: Duration) {
+        clockOffset += interval.timeInterval
+    }
+
+    /// Runs `hook` after each Read Calls page is computed and before it is sent (`nil` removes it): a test can make
+    /// calls change status between the pages or requests of one lookup, deterministically.
+    public func afterEachList(_ hook: (@Sendable () async -> Void)?) {
+        afterListHook = hook
+    }
+
+    func listServed() async {
+        listRequests += 1
+        if let afterListHook { await afterListHook() }
+    }
+
+    /// Adds an account reachable with the platform credentials, or more numbers to one (`POST /_fake/accounts`).
+    public func addAccount(_ account: FakeTwilio.Account) {
+        addedAccounts[account.sid, default: []].formUnion(account.numbers)
+    }
+
+    /// The numbers of an account added at run time; `nil` when none was.
+    func addedNumbers(of account: String) -> Set<String>? { addedAccounts[account] }
+
+    /// The accounts added at run time.
+    public var accountsAdded: [FakeTwilio.Account] {
+        addedAccounts.map { FakeTwilio.Account(sid: $0.key, numbers: $0.value) }.sorted { $0.sid < $1.sid }
+    }
 
     /// Queues answers for calls to `to`; each request to it takes the next one.
     public func script(to: String, _ responses: [FakeResponse]) {
@@ -50,8 +95,15 @@ public actor FakeTwilioLedger {
         nextPlacement.removeAll()
     }
 
+    /// Forgets everything set or created at run time (calls, callbacks, scripts, the rate override, added accounts, the
+    /// clock's offset, the list hook): the fake is as configured again.
     public func reset() {
         calls.removeAll()
+        testCalls.removeAll()
+        addedAccounts.removeAll()
+        clockOffset = 0
+        listRequests = 0
+        afterListHook = nil
         callbacks.removeAll()
         requests = 0
         scripts.removeAll()
@@ -77,26 +129,33 @@ public actor FakeTwilioLedger {
         return globalScript.isEmpty ? nil : globalScript.removeFirst()
     }
 
-    func outcome(for to: String) -> FakeCallOutcome { outcomes[to] ?? FakeCallOutcome() }
-
-    /// Creates a call. Above the account's calls per second it is still created, queued behind the calls before it
-    /// (Twilio queues rather than rejects, twilio.md section 2.4); `queueTime` says for how long.
+    /// Creates a call, its whole timeline fixed now (see ``FakeCall/status(at:)``). Above the account's calls per second
+    /// it is still created, queued behind the calls before it (Twilio queues rather than rejects, twilio.md section 2.4);
+    /// `queueTime` says for how long. A test-credentials call goes to `testCalls`, never queued: nobody is called.
     /// - Parameter callsPerSecond: the configured rate; `nil` or 0 or less is unlimited.
     func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, statusCallbackMethod: String,
-                statusCallbackEvents: [String], callsPerSecond: Double?) -> FakeCall
+                statusCallbackEvents: [String], callsPerSecond: Double?, timings: FakeTwilio.Timings, test: Bool) -> FakeCall
     {
+        let now = now()
         var queueTime = 0
-        if let rate = callsPerSecondOverride ?? callsPerSecond, rate > 0 {
-            let now = ContinuousClock.now
+        if !test, let rate = callsPerSecondOverride ?? callsPerSecond, rate > 0 {
             let placed = max(now, nextPlacement[accountSID] ?? now)
-            nextPlacement[accountSID] = placed + .seconds(1 / rate)
-            queueTime = Int((placed - now) / .milliseconds(1))
+            nextPlacement[accountSID] = placed.addingTimeInterval(1 / rate)
+            queueTime = Int((placed.timeIntervalSince(now) * 1000).rounded(.down))
         }
+        let outcome = outcomes[to] ?? FakeCallOutcome()
+        let timeline = FakeCall.timeline(createdAt: now, queueTime: queueTime, outcome: outcome, timings: timings)
         let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback,
-                            statusCallbackMethod: statusCallbackMethod, statusCallbackEvents: statusCallbackEvents, createdAt: Date(),
-                            queueTime: queueTime)
-        calls.append(call)
+                            statusCallbackMethod: statusCallbackMethod, statusCallbackEvents: statusCallbackEvents, createdAt: now,
+                            queueTime: queueTime, startTime: timeline.start, answerTime: timeline.answer, endTime: timeline.end, outcome: outcome)
+        if test { testCalls.append(call) } else { calls.append(call) }
         return call
+    }
+
+    /// One call of `account` by SID, and the fake's clock now.
+    func call(sid: String, account: String) -> (call: FakeCall, now: Date)? {
+        guard let call = calls.last(where: { $0.sid == sid }), call.accountSID == account else { return nil }
+        return (call, now())
     }
 
     func record(_ callback: FakeCallback) {

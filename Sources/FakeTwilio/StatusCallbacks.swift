@@ -9,8 +9,9 @@ import ServiceLifecycle
 
 /// Sends the status callbacks of the calls the fake creates, the way Twilio does (twilio.md section 5): form-encoded,
 /// `StatusCallbackEvent` honoured (only `completed` when none is subscribed), signed with `X-Twilio-Signature` using the
-/// auth token, `I-Twilio-Idempotency-Token` on each. A call's callbacks go one after the other, in order, after its
-/// `queue_time`; calls are served concurrently. Only loopback URLs are ever contacted; others are recorded as skipped.
+/// auth token, `I-Twilio-Idempotency-Token` on each. A call's callbacks go one after the other, in order, each when its
+/// status changes on the fake's clock (the call's timeline, ``FakeCall/events``: the same instants the Call resource
+/// reports); calls are served concurrently. Only loopback URLs are ever contacted; others are recorded as skipped.
 ///
 /// A `Service` of the fake's application: it owns its HTTP client and shuts it down when the fake stops; pending
 /// callbacks are dropped then. Create Call never waits for it.
@@ -27,9 +28,9 @@ final class StatusCallbacks: Service {
         let call: FakeCall
         let callback: String
         let method: String
-        let outcome: FakeCallOutcome
-        /// `CallStatus` of each callback to send, in order.
-        let statuses: [String]
+        /// `CallStatus` of each callback to send, in order, with the instant (fake clock) it happens; the last is the final one
+        /// only if `completed` is subscribed.
+        let events: [(status: String, at: Date, final: Bool)]
     }
 
     init(ledger: FakeTwilioLedger, authToken: String, logger: Logger) {
@@ -39,14 +40,14 @@ final class StatusCallbacks: Service {
     }
 
     /// Schedules the callbacks of a call just created; returns at once.
-    func callCreated(_ call: FakeCall, outcome: FakeCallOutcome) async {
+    func callCreated(_ call: FakeCall) async {
         guard let callback = call.statusCallback, !callback.isEmpty else { return }
-        let plan = Plan(call: call, callback: callback, method: call.statusCallbackMethod, outcome: outcome,
-                        statuses: Self.statuses(subscribed: call.statusCallbackEvents, outcome: outcome))
+        let plan = Plan(call: call, callback: callback, method: call.statusCallbackMethod, events: Self.events(call))
         guard Self.isLoopback(callback) else {
-            for (sequence, status) in plan.statuses.enumerated() {
-                await ledger.record(FakeCallback(callSID: call.sid, url: callback, method: plan.method, callStatus: status, sequenceNumber: sequence,
-                                                 result: .skipped, httpStatus: nil, error: "not a loopback host", at: Date()))
+            let now = await ledger.now()
+            for (sequence, event) in plan.events.enumerated() {
+                await ledger.record(FakeCallback(callSID: call.sid, url: callback, method: plan.method, callStatus: event.status,
+                                                 sequenceNumber: sequence, result: .skipped, httpStatus: nil, error: "not a loopback host", at: now))
             }
             return
         }
@@ -76,14 +77,15 @@ final class StatusCallbacks: Service {
     }
 
     private func deliver(_ plan: Plan, http: HTTPClient) async {
-        if plan.call.queueTime > 0 {
-            // Twilio dials, and so calls back, only once the call leaves the calls-per-second queue.
-            do { try await Task.sleep(for: .milliseconds(plan.call.queueTime)) } catch { return }
-        }
-        for (sequence, status) in plan.statuses.enumerated() {
+        for (sequence, event) in plan.events.enumerated() {
+            // Twilio calls back when the status changes: once the call leaves the queue, rings, is answered, ends.
+            let wait = event.at.timeIntervalSince(await ledger.now())
+            if wait > 0 {
+                do { try await Task.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) } catch { return }
+            }
             if Task.isCancelled { return }
-            let parameters = Self.parameters(plan.call, status: status, sequence: sequence,
-                                             final: status == plan.outcome.lifecycle.last ? plan.outcome : nil)
+            let status = event.status
+            let parameters = Self.parameters(plan.call, status: status, sequence: sequence, at: event.at, final: event.final)
             let signedURL: String
             var request: HTTPClientRequest
             if plan.method == "GET" {
@@ -104,7 +106,7 @@ final class StatusCallbacks: Service {
             request.headers.add(name: "Accept", value: "*/*")
             let (result, httpStatus, error) = await send(request, http: http)
             await ledger.record(FakeCallback(callSID: plan.call.sid, url: signedURL, method: plan.method, callStatus: status,
-                                             sequenceNumber: sequence, result: result, httpStatus: httpStatus, error: error, at: Date()))
+                                             sequenceNumber: sequence, result: result, httpStatus: httpStatus, error: error, at: await ledger.now()))
         }
     }
 
@@ -131,27 +133,26 @@ final class StatusCallbacks: Service {
         return false
     }
 
-    /// The `CallStatus` values sent for `outcome` given the subscribed events: `answered` is reported as `in-progress`,
-    /// `completed` as the final status; no subscription means `completed` only.
-    static func statuses(subscribed: [String], outcome: FakeCallOutcome) -> [String] {
-        let wanted = subscribed.isEmpty ? ["completed"] : Set(subscribed.map { $0.lowercased() })
-        let lifecycle = outcome.lifecycle
-        return lifecycle.enumerated().compactMap { i, status in
-            let event = i == lifecycle.count - 1 ? "completed" : status == "in-progress" ? "answered" : status
-            return wanted.contains(event) ? status : nil
+    /// The callbacks of `call` given its subscribed events: `answered` is reported as `in-progress`, `completed` as the
+    /// final status; no subscription means `completed` only.
+    static func events(_ call: FakeCall) -> [(status: String, at: Date, final: Bool)] {
+        let wanted = call.statusCallbackEvents.isEmpty ? ["completed"] : Set(call.statusCallbackEvents.map { $0.lowercased() })
+        return call.events.compactMap { event in
+            wanted.contains(event.event) ? (event.status, event.at, event.event == "completed") : nil
         }
     }
 
-    /// The parameters of one callback (twilio.md section 5.2); `final` adds the call's duration and SIP code.
-    static func parameters(_ call: FakeCall, status: String, sequence: Int, final: FakeCallOutcome?) -> [(String, String)] {
+    /// The parameters of one callback (twilio.md section 5.2), stamped with the instant of its status change; `final`
+    /// adds the call's duration and SIP code.
+    static func parameters(_ call: FakeCall, status: String, sequence: Int, at instant: Date, final: Bool) -> [(String, String)] {
         var fields = [
             ("AccountSid", call.accountSID), ("ApiVersion", "2010-04-01"), ("CallSid", call.sid), ("CallStatus", status),
             ("Direction", "outbound-api"), ("From", call.from), ("To", call.to), ("Caller", call.from), ("Called", call.to),
-            ("Timestamp", TwilioBodies.rfc2822(Date())), ("CallbackSource", "call-progress-events"), ("SequenceNumber", String(sequence)),
+            ("Timestamp", TwilioBodies.rfc2822(instant)), ("CallbackSource", "call-progress-events"), ("SequenceNumber", String(sequence)),
         ]
-        if let final {
-            fields += [("CallDuration", String(final.callDuration)), ("Duration", String((final.callDuration + 59) / 60)),
-                       ("SipResponseCode", String(final.sipCode))]
+        if final {
+            fields += [("CallDuration", String(call.duration)), ("Duration", String((call.duration + 59) / 60)),
+                       ("SipResponseCode", String(call.outcome.sipCode))]
         }
         return fields
     }

@@ -9,7 +9,14 @@ import UnixSignals
 struct FakeTwilioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-twilio",
-        abstract: "Run the fake Twilio Calls API on loopback (tests, demo, benchmark). Scripts faults per destination; GET /_fake/calls lists created calls.")
+        abstract:
+            "Run the fake Twilio Calls API on loopback (tests, demo, benchmark). Scripts faults per destination; GET /_fake/calls lists created calls.",
+        discussion: """
+            The platform credentials reach only the --account (sub)accounts, and each calls only from its own numbers, as at \
+            Twilio: another account is 404/20404, another From 400/21210. The magic numbers (+15005550001...) mean something \
+            only with --test-account-sid/--test-auth-token. Calls leave the queue, ring, answer and end on the fake's clock \
+            (--queued-ms, --ringing-ms, --in-progress-ms); Read Calls pages --page-size calls when PageSize is absent.
+            """)
     @Option(help: "Port on 127.0.0.1 (0 picks one and prints it).") var port: Int = 0
     @Option(help: "Accepted Basic-auth user (default TWILIO_ACCOUNT_SID).") var username: String?
     @Option(help: "Accepted Basic-auth password (default TWILIO_AUTH_TOKEN).") var password: String?
@@ -20,6 +27,15 @@ struct FakeTwilioCommand: AsyncParsableCommand {
     var script: String?
     @Option(help: "Simulated calls per second of each account: calls above it are queued, the 201's queue_time says how long (default: unlimited).")
     var callsPerSecond: Double?
+    @Option(help: ArgumentHelp("A (sub)account the credentials reach and the numbers it owns (repeatable).", valueName: "AC...=+1NUMBER,+1NUMBER"))
+    var account: [String] = []
+    @Option(help: "Test account SID: with it and --test-auth-token, Create Call honours Twilio's magic numbers and places no call.")
+    var testAccountSid: String?
+    @Option(help: "Test auth token (with --test-account-sid).") var testAuthToken: String?
+    @Option(help: "Calls per Read Calls page when the request names no PageSize.") var pageSize: Int = 5
+    @Option(help: "Milliseconds a call stays queued after its queue_time.") var queuedMs: Int = 50
+    @Option(help: "Milliseconds a placed call rings before it is answered or ends busy, unanswered or failed.") var ringingMs: Int = 100
+    @Option(help: "Milliseconds an answered call lasts when its outcome scripts no duration.") var inProgressMs: Int = 100
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -42,8 +58,35 @@ struct FakeTwilioCommand: AsyncParsableCommand {
             printError("dialer: --calls-per-second must be a positive number")
             throw ExitCode(2)
         }
-        let fake = FakeTwilio(configuration: .init(port: port, username: user, password: secret, callsPerSecond: callsPerSecond), ledger: ledger,
-                              logger: logger)
+        var accounts: [FakeTwilio.Account] = []
+        for value in account {
+            let parts = value.split(separator: "=", maxSplits: 1)
+            let sid = String(parts.first ?? "")
+            let numbers = parts.count > 1 ? Set(parts[1].split(separator: ",").map { String($0) }) : []
+            guard sid.count == 34, sid.hasPrefix("AC"), sid.dropFirst(2).allSatisfy(\.isHexDigit),
+                numbers.allSatisfy({ $0.wholeMatch(of: /\+[1-9][0-9]{1,14}/) != nil })
+            else {
+                printError("dialer: --account \(value) is not AC followed by 32 hex digits, then =+1NUMBER[,+1NUMBER...]")
+                throw ExitCode(2)
+            }
+            accounts.append(FakeTwilio.Account(sid: sid, numbers: numbers))
+        }
+        var testCredentials: FakeTwilio.TestCredentials?
+        switch (testAccountSid, testAuthToken) {
+        case (let sid?, let token?): testCredentials = FakeTwilio.TestCredentials(accountSID: sid, authToken: token)
+        case (nil, nil): break
+        default:
+            printError("dialer: --test-account-sid and --test-auth-token go together")
+            throw ExitCode(2)
+        }
+        guard pageSize > 0, pageSize <= 1000, queuedMs >= 0, ringingMs >= 0, inProgressMs >= 0 else {
+            printError("dialer: --page-size must be 1 to 1000 and the timings 0 or more milliseconds")
+            throw ExitCode(2)
+        }
+        let timings = FakeTwilio.Timings(queued: .milliseconds(queuedMs), ringing: .milliseconds(ringingMs), inProgress: .milliseconds(inProgressMs))
+        let configuration = FakeTwilio.Configuration(port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
+                                                     testCredentials: testCredentials, timings: timings, defaultPageSize: pageSize)
+        let fake = FakeTwilio(configuration: configuration, ledger: ledger, logger: logger)
         let app = fake.application { port in
             FileHandle.standardOutput.write(Data("fake-twilio: listening on http://127.0.0.1:\(port)\n".utf8))
         }

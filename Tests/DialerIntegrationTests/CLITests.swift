@@ -80,7 +80,9 @@ struct CLITests {
         try await fake.withRunning { baseURL in
             try await TestDatabase.withStore { store, schema in
                 try await Fixture.tenant(store)
-                _ = try await store.enqueue(try Fixture.destinations(25).map { try Fixture.request($0) } + [try Fixture.request("+15005550001")])
+                let refused = "+14155552199"
+                await fake.ledger.script(to: refused, [FakeResponse(status: 400, code: 21217)])
+                _ = try await store.enqueue(try Fixture.destinations(25).map { try Fixture.request($0) } + [try Fixture.request(refused)])
                 let env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 let drained = try await TestProcess.run(["drain"], environment: env)
                 #expect(drained.status == 0)

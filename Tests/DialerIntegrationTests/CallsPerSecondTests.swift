@@ -13,8 +13,10 @@ struct CallsPerSecondTests {
     static let otherAccount = "AC" + String(repeating: "1", count: 32)
 
     static func fake(callsPerSecond: Double) -> FakeTwilio {
-        FakeTwilio(configuration: .init(username: Fixture.username, password: Fixture.password, callsPerSecond: callsPerSecond),
-                   logger: TestDatabase.logger)
+        Fixture.fake {
+            $0.callsPerSecond = callsPerSecond
+            $0.accounts.append(.init(sid: otherAccount, numbers: [Fixture.caller]))
+        }
     }
 
     /// Creates a call through the production client and returns its SID and `queue_time`.

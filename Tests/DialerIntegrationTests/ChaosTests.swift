@@ -105,7 +105,7 @@ struct TwilioOutageTests {
             try await Fixture.tenant(store)
             let destinations = Fixture.destinations(60, start: 700_000)
             _ = try await store.enqueue(try destinations.map { try Fixture.request($0, maxAttempts: 10) })
-            let fake = FakeTwilio(configuration: .init(port: port, username: Fixture.username, password: Fixture.password), logger: TestDatabase.logger)
+            let fake = Fixture.fake { $0.port = port }
             var tuned = Fixture.worker(concurrency: 8, backoffBase: .milliseconds(300))
             tuned.retryPolicy.backoff.cap = .seconds(1)
             let configuration = tuned

@@ -82,8 +82,9 @@ struct ObservabilityTests {
                     // review (deferred by the gate).
                     let destinations = Fixture.destinations(6, start: 300)
                     await fake.ledger.script(to: destinations[0], [FakeResponse(status: 429, retryAfter: "1")])
+                    await fake.ledger.script(to: "+14155552199", [FakeResponse(status: 400, code: 21217)])
                     try await Fixture.tenant(store, id: "newco", verification: .pendingReview)
-                    _ = try await store.enqueue(try destinations.map { try Fixture.request($0) } + [try Fixture.request("+15005550001"),
+                    _ = try await store.enqueue(try destinations.map { try Fixture.request($0) } + [try Fixture.request("+14155552199"),
                                                                                                     try Fixture.request(destinations[1], tenant: "newco")])
                     metrics.queueDepth(try await store.queueDepth())
                     let before = try Exposition(try await Self.get(ops + "/metrics").body)

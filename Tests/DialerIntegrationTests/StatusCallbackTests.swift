@@ -77,7 +77,7 @@ struct StatusCallbackTests {
                 try await TestDatabase.withStore { store, _ in
                     try await Fixture.tenant(store)
                     let answered = "+14155559401", busy = "+14155559402", unanswered = "+14155559403"
-                    await fake.ledger.scriptOutcome(to: answered, FakeCallOutcome(status: .completed, durationSeconds: 75))
+                    await fake.ledger.scriptOutcome(to: answered, FakeCallOutcome(status: .completed, durationSeconds: 2))
                     await fake.ledger.scriptOutcome(to: busy, FakeCallOutcome(status: .busy))
                     await fake.ledger.scriptOutcome(to: unanswered, FakeCallOutcome(status: .noAnswer))
                     let ids = try await store.enqueue([answered, busy, unanswered].map { try Fixture.request($0) }).map(\.jobID)
@@ -111,9 +111,20 @@ struct StatusCallbackTests {
                         }
                         let final = try #require(mine.last)
                         #expect(final.value("SipResponseCode") == ["200", "486", "487"][i])
-                        #expect(final.value("CallDuration") == ["75", "0", "0"][i])
-                        #expect(final.value("Duration") == ["2", "0", "0"][i])
+                        #expect(final.value("CallDuration") == ["2", "0", "0"][i])
+                        #expect(final.value("Duration") == ["1", "0", "0"][i])
                         #expect(mine.dropLast().allSatisfy { $0.value("SipResponseCode") == nil && $0.value("CallDuration") == nil })
+                    }
+                    // The callbacks agree with the Call resource's timeline (one clock): Fetch Call, once the call ended, has the
+                    // initiated callback's instant as start_time and the final one's as end_time, status and duration.
+                    for id in ids {
+                        let sid = try #require(try await store.job(id)?.callSID)
+                        let resource = try await Self.fetchCall(baseURL, sid: sid)
+                        let mine = received.filter { $0.query("job") == String(id) }
+                        #expect(resource["start_time"]?.stringValue == mine.first?.value("Timestamp"))
+                        #expect(resource["end_time"]?.stringValue == mine.last?.value("Timestamp"))
+                        #expect(resource["status"]?.stringValue == mine.last?.value("CallStatus"))
+                        #expect(resource["duration"]?.stringValue == mine.last?.value("CallDuration"))
                     }
                     // Every callback carries its own idempotency token.
                     let tokens = received.compactMap(\.idempotencyToken)
@@ -187,6 +198,16 @@ struct StatusCallbackTests {
         let body = try await response.body.collect(upTo: 64 * 1024)
         try #require(response.status.code == 201, "\(String(buffer: body))")
         return try #require(JSONValue.parse(String(buffer: body))?["sid"]?.stringValue)
+    }
+
+    /// `GET .../Calls/{sid}.json` with the platform credentials.
+    static func fetchCall(_ baseURL: String, sid: String) async throws -> JSONValue {
+        var request = HTTPClientRequest(url: "\(baseURL)/2010-04-01/Accounts/\(Fixture.subaccount)/Calls/\(sid).json")
+        request.headers.add(name: "Authorization", value: "Basic " + Data("\(Fixture.username):\(Fixture.password)".utf8).base64EncodedString())
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = String(buffer: try await response.body.collect(upTo: 64 * 1024))
+        try #require(response.status.code == 200, "\(body)")
+        return try #require(JSONValue.parse(body))
     }
 
     static func rfc2822(_ text: String) -> Date? {

@@ -32,14 +32,14 @@ struct WorkerTests {
             case .rateLimited: "+14155552003"
             case .errorAfterCreate: "+14155552004"
             case .slowerThanTimeout: "+14155552005"
-            case .invalidNumber: "+15005550001"
-            case .unreachableNumber: "+15005550002"
-            case .noGeoPermission: "+15005550003"
+            case .invalidNumber: "+14155552011"
+            case .unreachableNumber: "+14155552012"
+            case .noGeoPermission: "+14155552013"
             case .unavailableThroughout: "+14155552006"
             }
         }
 
-        /// What the fake answers the first dials; the test magic numbers answer by themselves.
+        /// What the fake answers the first dials (the test magic numbers apply to test credentials only: see `magicNumbers`).
         var script: [FakeResponse] {
             switch self {
             case .unavailableOnce: [FakeResponse(status: 503)]
@@ -47,7 +47,10 @@ struct WorkerTests {
             case .errorAfterCreate: [FakeResponse(status: 500, createFirst: true)]
             case .slowerThanTimeout: [FakeResponse(status: 201, delayMilliseconds: 6_000, createFirst: true)]
             case .unavailableThroughout: Array(repeating: FakeResponse(status: 500), count: 3)
-            case .created, .invalidNumber, .unreachableNumber, .noGeoPermission: []
+            case .invalidNumber: [FakeResponse(status: 400, code: 21217)]
+            case .unreachableNumber: [FakeResponse(status: 400, code: 21214)]
+            case .noGeoPermission: [FakeResponse(status: 400, code: 21215)]
+            case .created: []
             }
         }
 
@@ -116,6 +119,44 @@ struct WorkerTests {
                 // Every attempt left a row; no job is left active.
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state NOT IN ('dialed', 'failed')") == 0)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j WHERE attempt <> (SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'dial')") == 0)
+            }
+        }
+    }
+
+    @Test("with test credentials the magic numbers fail at once with their OpenPhn codes and no call is placed; with live ones they are ordinary")
+    func magicNumbers() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                // Live credentials: +15005550001 is a number like any other.
+                try await Fixture.tenant(store)
+                let live = try await store.enqueue([try Fixture.request("+15005550001")])[0].jobID
+                try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
+                #expect(try await store.job(live)?.state == .dialed)
+                #expect(await fake.ledger.calls(to: "+15005550001").count == 1)
+
+                // Test credentials, on the test account, from its one valid caller (+15005550006).
+                try await store.upsertTenant(id: "sandbox", verification: .approved, subaccountSID: Fixture.testAccount)
+                try await store.upsertPhoneNumber(tenantID: "sandbox", e164: "+15005550006", selected: true)
+                let magic = ["+15005550001", "+15005550002", "+15005550003", "+15005550004", "+14155552007"]
+                let ids = try await store.enqueue(try magic.map { try Fixture.request($0, tenant: "sandbox") }).map(\.jobID)
+                var twilio = Fixture.twilio(baseURL)
+                (twilio.username, twilio.secret) = (Fixture.testAccount, Secret(Fixture.testToken))
+                try await Fixture.drain(store, twilio: twilio, wait: nil)
+                let expected: [(ErrorCode?, Int?)] = [(.invalidPhone, 21217), (.invalidPhone, 21214), (.carrierRejected, 21215),
+                                                              (.carrierRejected, 21216), (nil, nil)]
+                for (id, (error, code)) in zip(ids, expected) {
+                    let job = try #require(try await store.job(id))
+                    #expect(job.attempt == 1)
+                    #expect(job.state == (error == nil ? .dialed : .failed), "\(job.destination)")
+                    #expect(job.lastError?.error == error, "\(job.destination)")
+                    #expect(job.lastError?.details["twilio_code"]?.intValue == code, "\(job.destination)")
+                }
+                // The accepted test call rang nobody: it is not in the ledger of placed calls, and no callback was sent.
+                #expect(await fake.ledger.calls.count == 1)
+                #expect(await fake.ledger.testCalls.map(\.to) == ["+14155552007"])
+                let testSID = try #require(try await store.job(ids[4])?.callSID)
+                #expect(await fake.ledger.callbacks(callSID: testSID).isEmpty)
             }
         }
     }

@@ -25,6 +25,10 @@ public struct TwilioConfiguration: Sendable, Hashable, CustomStringConvertible, 
     public var requestTimeout: Duration
     /// Most connections kept open to Twilio.
     public var maxConnections: Int
+    /// Calls per page when reconciliation reads Twilio's calls (`PageSize`; Twilio's default 50, its maximum 1,000).
+    public var callListPageSize = 50
+    /// Most pages one reconciliation reads; a window longer than that is asked about again later, never taken as empty.
+    public var callListMaxPages = 20
 
     public init(
         baseURL: String = "https://api.twilio.com", username: String, secret: Secret, voiceURL: String, statusCallbackURL: String? = nil,

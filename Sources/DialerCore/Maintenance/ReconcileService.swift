@@ -85,8 +85,7 @@ public struct ReconcileService: Service, CustomStringConvertible {
         guard let subaccount = call.subaccountSID else {
             return transition.afterLookup(job, .unreachable("no subaccount configured"), lastError: call.lastError, using: &random)
         }
-        let lookup = await twilio.findCall(subaccountSID: subaccount, to: call.destination, from: call.callerE164,
-                                           createdSince: call.attemptStartedAt, logger: logger)
+        let lookup = await lookUpCall(call, subaccount: subaccount)
         return transition.afterLookup(job, lookup, lastError: call.lastError, using: &random)
     }
 }

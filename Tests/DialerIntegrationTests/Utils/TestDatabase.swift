@@ -59,6 +59,9 @@ enum Fixture {
     static let caller = "+14155550100"
     static let username = "AC" + String(repeating: "f", count: 32)
     static let password = "fake-auth-token-\(UInt32.random(in: 0...UInt32.max))"
+    /// Twilio's test credentials, known to ``fake(_:)``: only with them do the magic numbers (+15005550001...) mean anything.
+    static let testAccount = "AC" + String(repeating: "e", count: 32)
+    static let testToken = "fake-test-token-\(UInt32.random(in: 0...UInt32.max))"
 
     /// An approved tenant with a subaccount and a selected caller number.
     static func tenant(_ store: JobStore, id: String = "acme", verification: VerificationStatus = .approved) async throws {
@@ -85,8 +88,12 @@ enum Fixture {
                             statusCallbackURL: "http://127.0.0.1:9/status", requestTimeout: timeout)
     }
 
-    static func fake() -> FakeTwilio {
-        FakeTwilio(configuration: .init(username: username, password: password), logger: TestDatabase.logger)
+    /// The fake Twilio: the platform credentials reach `subaccount`, which owns `caller`; the test credentials too.
+    static func fake(_ configure: (inout FakeTwilio.Configuration) -> Void = { _ in }) -> FakeTwilio {
+        var configuration = FakeTwilio.Configuration(username: username, password: password, accounts: [.init(sid: subaccount, numbers: [caller])],
+                                                     testCredentials: .init(accountSID: testAccount, authToken: testToken))
+        configure(&configuration)
+        return FakeTwilio(configuration: configuration, logger: TestDatabase.logger)
     }
 
     /// Wednesday 2026-12-02 18:00 UTC: inside calling hours for every continental US zone, so tests do not depend on

@@ -1,0 +1,81 @@
+import Foundation
+
+extension FakeTwilio {
+    /// What the fake knows: the credentials it accepts, the accounts they reach and the numbers each owns, the test
+    /// credentials, and how fast calls move through their lifecycle.
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port; `run(onListening:)` reports it.
+        public var port: Int
+        /// Accepted HTTP Basic credentials: the platform's account SID (or API key SID) and its secret.
+        public var username: String
+        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`).
+        public var password: String
+        /// Simulated calls per second of each account: calls above it are still created, queued, with the wait in the
+        /// 201's `queue_time`. `nil` (the default) is unlimited, so `queue_time` is always "0".
+        public var callsPerSecond: Double?
+        /// The (sub)accounts the platform credentials reach and the numbers each owns (or verified): any other account
+        /// in a path is 404/20404, any other `From` is 400/21210. `POST /_fake/accounts` adds more at run time.
+        public var accounts: [Account]
+        /// Twilio's test credentials (twilio.md section 4): only with them do the magic numbers mean anything.
+        public var testCredentials: TestCredentials?
+        public var timings: Timings
+        /// Calls per page of Read Calls when the request names no `PageSize` (Twilio's is 50; small here so clients page).
+        public var defaultPageSize: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 0, username: String, password: String, callsPerSecond: Double? = nil,
+                    accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5)
+        {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.callsPerSecond = callsPerSecond
+            self.accounts = accounts
+            self.testCredentials = testCredentials
+            self.timings = timings
+            self.defaultPageSize = defaultPageSize
+        }
+    }
+
+    /// An account (or subaccount) reachable with the platform credentials, and the numbers it may call from.
+    public struct Account: Sendable, Hashable, Codable {
+        /// `AC` and 32 hex digits.
+        public var sid: String
+        /// E.164 numbers the account bought or verified: the only valid `From` of its calls.
+        public var numbers: Set<String>
+
+        public init(sid: String, numbers: Set<String>) {
+            self.sid = sid
+            self.numbers = numbers
+        }
+    }
+
+    /// A test account SID and its test auth token. With them Create Call validates as usual, honours the magic numbers
+    /// (From `+15005550006` is the only valid caller), places no call and sends no callback; reading calls is 403/20008.
+    public struct TestCredentials: Sendable, Hashable {
+        public var accountSID: String
+        public var authToken: String
+
+        public init(accountSID: String, authToken: String) {
+            self.accountSID = accountSID
+            self.authToken = authToken
+        }
+    }
+
+    /// How long a call spends in each status, on the fake's clock. Short by default so tests stay fast.
+    public struct Timings: Sendable, Hashable {
+        /// `queued` after the call's `queue_time`, before Twilio places it (`start_time`, the `initiated` callback).
+        public var queued: Duration
+        /// `ringing`, until the callee answers or the call ends busy, unanswered or failed.
+        public var ringing: Duration
+        /// `in-progress`, for an answered call whose outcome scripts no duration.
+        public var inProgress: Duration
+
+        public init(queued: Duration = .milliseconds(50), ringing: Duration = .milliseconds(100), inProgress: Duration = .milliseconds(100)) {
+            self.queued = queued
+            self.ringing = ringing
+            self.inProgress = inProgress
+        }
+    }
+}
