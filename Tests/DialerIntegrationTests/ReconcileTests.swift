@@ -178,7 +178,7 @@ struct ReconcileTests {
         }
     }
 
-    @Test("the page cap before the window's start answers unreachable, never not-found; the first call older than the window ends the reading")
+    @Test("the page cap before the window's start answers unreachable, never not-found; a page wholly older than the window ends the reading")
     func pageCap() async throws {
         let fake = Fixture.fake()
         try await fake.withRunning { baseURL in
@@ -188,9 +188,9 @@ struct ReconcileTests {
                 twilio.callListPageSize = 2
                 twilio.callListMaxPages = 2
                 try await TwilioClient.with(twilio, logger: TestDatabase.logger) { client in
-                    // Three calls to the same person an hour before the job existed: outside its window.
+                    // Five calls to the same person an hour before the job existed: outside its window.
                     await fake.ledger.advanceClock(by: .seconds(-3600))
-                    for i in 0..<3 { _ = try await Self.createCall(client, jobID: Int64(1_000 + i)) }
+                    for i in 0..<5 { _ = try await Self.createCall(client, jobID: Int64(1_000 + i)) }
                     await fake.ledger.advanceClock(by: .seconds(3600))
                     let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
                     let setup = try await Self.inDoubtWithOthers(store, client, worker: worker, others: 4)
@@ -201,12 +201,12 @@ struct ReconcileTests {
                     #expect(await fake.ledger.listRequests == 2)
                     #expect(try await store.record([capped], worker: worker.configuration.workerID) == [setup.call.jobID])
                     #expect(try await store.job(setup.call.jobID)?.state == .inDoubt)
-                    #expect(await fake.ledger.calls.count == 3 + 5)
+                    #expect(await fake.ledger.calls.count == 5 + 5)
                 }
-                // One more page reaches the first call older than the window: the reading stops there (the other two old
-                // calls are never fetched), and the job's call is found.
-                twilio.callListMaxPages = 3
-                let x = await fake.ledger.calls(to: Self.person)[3].sid
+                // Pages 3 (the job's own call and an old one) and 4 (old only) reach past the window's start: the reading
+                // stops at the first page wholly older than the window (page 5 is never fetched), and the job's call is found.
+                twilio.callListMaxPages = 5
+                let x = await fake.ledger.calls(to: Self.person)[5].sid
                 try await Task.sleep(for: .milliseconds(500))  // the in-doubt job's next lookup is due after the reconcile delay
                 try await TwilioClient.with(twilio, logger: TestDatabase.logger) { client in
                     let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
@@ -215,7 +215,7 @@ struct ReconcileTests {
                     let outcome = await worker.reconciler.reconcile(call)
                     #expect(outcome.state == .dialed)
                     #expect(outcome.callSID == x)
-                    #expect(await fake.ledger.listRequests - before == 3)
+                    #expect(await fake.ledger.listRequests - before == 4)
                 }
             }
         }

@@ -36,7 +36,7 @@ extension TwilioClient {
     /// query can both miss it between them.
     ///
     /// Twilio lists calls newest first: pages (``TwilioConfiguration/callListPageSize``, following `next_page_uri`)
-    /// are read until one holds a call created before the window, or the last page. A window longer than
+    /// are read until a whole page was created before the window, or the last page. A window longer than
     /// ``TwilioConfiguration/callListMaxPages`` pages is `.unreachable`, never an empty answer: "no call" means re-dial.
     public func listCalls(subaccountSID: String, to: String, from: String, createdSince: Date, logger: Logger) async -> CallListing {
         let since = createdSince.addingTimeInterval(-5)
@@ -64,13 +64,18 @@ extension TwilioClient {
             guard let page = try? JSONDecoder().decode(CallPage.self, from: Data(String(buffer: body).utf8)) else {
                 return .unreachable("unreadable call list")
             }
+            var older = 0
             for call in page.calls {
                 // A date that does not parse counts as in the window: a call wrongly adopted is safer than one dialed twice.
                 if let created = call.date_created.flatMap(RetryAfter.httpDate) ?? call.date_created.flatMap(Self.rfc2822), created < since {
-                    return .calls(calls)
+                    older += 1
+                } else {
+                    calls.append(call.sid)
                 }
-                calls.append(call.sid)
             }
+            // A page wholly older than the window ends the reading. Not the first older call: the order is Twilio's, and
+            // one call out of place must not cut the window short (a missed call is a second ring).
+            if !page.calls.isEmpty, older == page.calls.count { return .calls(calls) }
             url = page.next_page_uri.map { configuration.baseURL + $0 }
         }
         return .calls(calls)
