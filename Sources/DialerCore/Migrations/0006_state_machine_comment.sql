@@ -7,3 +7,5 @@ and the final dialed, failed, cancelled. What moves a job into and out of each s
 (Sources/DialerCore/Store/JobState.swift); each transition a worker applies is one JobOutcome constructor.
 Invariants: only the lease holder (lease_owner, same attempt) may record an outcome; a job is never active without a lease;
 finished_at is set exactly in the final states.$$;
+COMMENT ON COLUMN call_jobs.state IS
+    'queued | deferred | retrying (waiting for run_at) | paused | active | in_doubt | dialed | failed | cancelled (final); what moves a job into and out of each: JobState (Sources/DialerCore/Store/JobState.swift).';
