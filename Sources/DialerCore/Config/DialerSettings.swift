@@ -54,6 +54,7 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_BACKOFF_CAP_SECONDS", "longest retry delay (default 300)"),
         ("DIALER_TWILIO_TIMEOUT_SECONDS", "whole Create Call request timeout (default 15)"),
         ("DIALER_SHUTDOWN_TIMEOUT_SECONDS", "time in-flight dials get after SIGTERM (default 30)"),
+        ("DIALER_SERVE_ADDRESS", "host:port of `dialer serve`, the public process (Twilio's status callbacks at the path of DIALER_STATUS_CALLBACK_URL, /healthz, /readyz); port 0 picks one (default 127.0.0.1:8080)"),
         ("DIALER_OPS_ADDRESS", "host:port of the ops HTTP server of `dialer run` (/metrics, /healthz, /readyz); port 0 picks one; `off` disables (default 127.0.0.1:9464)"),
         ("DIALER_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info); no level prints a credential"),
         ("DIALER_LOG_FORMAT", "text (human lines, the default) or json (one JSON object per line)"),
@@ -138,15 +139,20 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         guard let opsAddress = OperationsSettings.parseAddress(opsRaw) else {
             throw SettingError(setting: "DIALER_OPS_ADDRESS", problem: "must be host:port (port 0 picks a free one) or off, got '\(opsRaw)'")
         }
+        let serveRaw = value("DIALER_SERVE_ADDRESS") ?? "127.0.0.1:8080"
+        guard let serveParsed = OperationsSettings.parseAddress(serveRaw), let serveAddress = serveParsed else {
+            throw SettingError(setting: "DIALER_SERVE_ADDRESS", problem: "must be host:port (port 0 picks a free one), got '\(serveRaw)'")
+        }
         let logFormat = value("DIALER_LOG_FORMAT")?.lowercased() ?? "text"
         guard let format = LogFormat(rawValue: logFormat) else {
             throw SettingError(setting: "DIALER_LOG_FORMAT", problem: "must be text or json, got '\(logFormat)'")
         }
-        let operations = OperationsSettings(
+        var operations = OperationsSettings(
             opsAddress: opsAddress, logFormat: format,
             retention: .seconds(86_400 * (try integer("DIALER_RETENTION_DAYS", default: 90, range: 0...36_500))),
             retentionInterval: .seconds(try integer("DIALER_RETENTION_INTERVAL_SECONDS", default: 300, range: 1...86_400)),
             metricsRefresh: .seconds(try integer("DIALER_METRICS_REFRESH_SECONDS", default: 15, range: 1...3600)))
+        operations.serveAddress = serveAddress
         return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations)
     }
 }
@@ -163,6 +169,8 @@ public enum LogFormat: String, Sendable {
 public struct OperationsSettings: Sendable {
     /// Where `dialer run` serves /metrics, /healthz and /readyz; `nil`: no ops server.
     public var opsAddress: (host: String, port: Int)?
+    /// Where `dialer serve` answers the public: Twilio's status callbacks, `/healthz`, `/readyz`.
+    public var serveAddress: (host: String, port: Int) = ("127.0.0.1", 8080)
     public var logFormat: LogFormat
     /// Finished jobs older than this are pruned automatically; zero: never.
     public var retention: Duration

@@ -24,12 +24,14 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case jobExpired = "job_expired"
     /// Worker extension: the worker holding the job died before recording an outcome, and attempts ran out.
     case workerLost = "worker_lost"
+    /// `dialer serve` extension: a Twilio webhook whose `X-Twilio-Signature` is missing or does not match (403).
+    case invalidSignature = "invalid_signature"
 
     /// The HTTP status the public API pairs with this code.
     public var httpStatus: Int {
         switch self {
         case .invalidPhone, .invalidRequest: 400
-        case .verificationPending: 403
+        case .verificationPending, .invalidSignature: 403
         case .notFound: 404
         case .idempotencyConflict: 409
         case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired: 422

@@ -24,5 +24,6 @@ extension DialerMetrics {
         "dialer_retention_pruned_total": "Rows deleted by retention, by table.",
         "dialer_retention_last_run_timestamp_seconds": "Unix time this process last finished a retention pass.",
         "dialer_ready": "1 while /readyz would answer 200, else 0.",
+        "dialer_status_callbacks_total": "Twilio status callbacks answered by dialer serve, by result (stored, duplicate, bad_signature, malformed, error).",
     ]
 }

@@ -72,6 +72,8 @@ public final class DialerMetrics: Sendable {
     func deferred(reason: String) { counter("dialer_jobs_deferred_total", "reason", reason).increment() }
     func retried(class kind: String) { counter("dialer_jobs_retried_total", "class", kind).increment() }
     func released(reason: String) { counter("dialer_jobs_released_total", "reason", reason).increment() }
+    /// A status callback answered by `dialer serve`: stored, duplicate, bad_signature, malformed, error.
+    public func callbackReceived(result: String) { counter("dialer_status_callbacks_total", "result", result).increment() }
     func reconciled(result: String) { counter("dialer_reconciliations_total", "result", result).increment() }
     public func pruned(table: String, _ count: Int) { counter("dialer_retention_pruned_total", "table", table).increment(by: count) }
 

@@ -1,0 +1,64 @@
+import DialerCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The public HTTP face of `dialer serve`, behind the load balancer: Twilio's status callbacks at the path of
+/// `DIALER_STATUS_CALLBACK_URL`, and `/healthz` and `/readyz` for the load balancer. Metrics stay on the ops server
+/// (``OpsServer``), which is not public.
+public struct PublicServer: Sendable {
+    public let host: String
+    /// 0 picks a free port; `onListening` reports the bound one.
+    public let port: Int
+    let route: StatusCallbackRoute
+    let readiness: Readiness
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - callbackURL: the public status-callback URL exactly as Twilio is given it; its path is served, and signatures
+    ///     are checked against it.
+    ///   - authToken: the auth token Twilio signs with (never an API key secret).
+    public init(host: String, port: Int, store: JobStore, callbackURL: String, authToken: Secret, metrics: DialerMetrics, readiness: Readiness,
+                logger: Logger)
+    {
+        self.host = host
+        self.port = port
+        self.route = StatusCallbackRoute(store: store, callbackURL: callbackURL, authToken: authToken, metrics: metrics, logger: logger)
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    /// The path callbacks are served at: the configured URL's.
+    var callbackPath: String {
+        let path = URLComponents(string: route.callbackURL)?.path ?? ""
+        return path.isEmpty ? "/" : path
+    }
+
+    /// The Hummingbird application: a `Service` for `dialer serve`'s `ServiceGroup`.
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        let route = self.route, readiness = self.readiness
+        router.post(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
+        router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
+        router.get("/healthz") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, _ -> Response in
+            let reasons = await readiness.check()
+            let body: JSONValue = reasons.isEmpty ? .object(["ready": .bool(true)]) : .object(["ready": .bool(false), "reasons": .array(reasons.map(JSONValue.string))])
+            return Response(status: reasons.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: body.jsonText + "\n")))
+        }
+        let logger = self.logger, host = self.host, path = callbackPath
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "openphn-dialer"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? 0
+                logger.info("public server listening", metadata: ["address": "\(host):\(bound)", "status_callback_path": "\(path)"])
+                await onListening(bound)
+            },
+            logger: logger)
+    }
+}

@@ -1,0 +1,79 @@
+import DialerCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST` (or `GET`) of the path of `DIALER_STATUS_CALLBACK_URL`: Twilio's status callbacks.
+///
+/// The signature is checked against the configured public URL with the query Twilio called (never the Host header:
+/// behind a load balancer the two differ) and the auth token; a missing or wrong one is 403 and stores nothing. A
+/// valid callback is stored once ((CallSid, SequenceNumber)) and answered 204 at once; a repeat is 204 too. The
+/// answer is never 429 (Twilio does not retry those); a database that does not answer is 503, which Twilio retries once.
+struct StatusCallbackRoute: Sendable {
+    let store: JobStore
+    /// The public URL as Twilio is given it, without the `job`/`attempt` query our client appends.
+    let callbackURL: String
+    let authToken: Secret
+    let metrics: DialerMetrics
+    let logger: Logger
+
+    func handle(_ request: Request) async -> Response {
+        let query = request.uri.query ?? ""
+        let url = Self.signedURL(configured: callbackURL, query: query)
+        let queryFields = FormEncoding.decode(query)
+        let parameters: [(String, String)]
+        let signed: [(String, String)]
+        if request.method == .post {
+            guard let body = try? await request.body.collect(upTo: 64 * 1024) else {
+                return refuse(413, OpenPhnError(.invalidRequest, "The callback body is larger than 64 KiB."), result: "malformed")
+            }
+            parameters = FormEncoding.decode(String(buffer: body))
+            signed = parameters
+        } else {
+            // A GET callback carries its parameters in the query, which is part of the signed URL.
+            parameters = queryFields
+            signed = []
+        }
+        guard let signature = request.headers[values: HTTPField.Name("X-Twilio-Signature")!].first,
+            TwilioSignature.isValid(signature: signature, url: url, parameters: signed, authToken: authToken.value)
+        else {
+            return refuse(403, OpenPhnError(.invalidSignature, "The X-Twilio-Signature header is missing or does not match this URL."),
+                          result: "bad_signature")
+        }
+        let callback: StatusCallback
+        do {
+            callback = try StatusCallback(parameters: parameters, query: queryFields)
+        } catch {
+            return refuse(400, error, result: "malformed")
+        }
+        do {
+            let store = self.store
+            let stored = try await withTimeout(.seconds(5), what: "storing a status callback") { try await store.record(callback) }
+            metrics.callbackReceived(result: stored ? "stored" : "duplicate")
+            if logger.logLevel <= .debug {
+                logger.debug("status callback", metadata: [
+                    "call.sid": "\(callback.callSID)", "call_status": "\(callback.status.rawValue)", "sequence": "\(callback.sequenceNumber)",
+                    "job.id": "\(callback.jobID.map(String.init) ?? "-")", "duplicate": "\(!stored)",
+                ])
+            }
+            return Response(status: .noContent)
+        } catch {
+            logger.error("storing a status callback failed", metadata: ["call.sid": "\(callback.callSID)", "error": "\(String(reflecting: error))"])
+            return refuse(503, OpenPhnError(.upstreamUnavailable, "The callback could not be stored; Twilio retries it."), result: "error")
+        }
+    }
+
+    /// The URL Twilio signed: the configured one (scheme, host, port, path) with the query of the request it made.
+    static func signedURL(configured: String, query: String) -> String {
+        let base = configured.split(separator: "?", maxSplits: 1).first.map(String.init) ?? configured
+        return query.isEmpty ? base : base + "?" + query
+    }
+
+    private func refuse(_ status: Int, _ error: OpenPhnError, result: String) -> Response {
+        metrics.callbackReceived(result: result)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: error.jsonText)))
+    }
+}

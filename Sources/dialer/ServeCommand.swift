@@ -1,0 +1,57 @@
+import ArgumentParser
+import DialerCore
+import DialerOps
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+/// `dialer serve`: the public process, behind the load balancer and scaled apart from the workers. It answers
+/// Twilio's status callbacks (stored once each, never moved backwards) and the load balancer's probes; its metrics are
+/// on the ops server (`DIALER_OPS_ADDRESS`), not on the public port.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve Twilio's status callbacks (the path of DIALER_STATUS_CALLBACK_URL), /healthz and /readyz on DIALER_SERVE_ADDRESS until SIGTERM.")
+    @OptionGroup var settings: SettingOptions
+
+    func run() async throws {
+        let setup = try settings.setup(requireTwilio: true)
+        try await setup.withStore { _ in }
+        guard let twilio = setup.settings.twilio, let callbackURL = twilio.statusCallbackURL else {
+            throw FailureReport(code: "invalid_setting", message: "DIALER_STATUS_CALLBACK_URL is required by dialer serve: it is the URL Twilio is given and the one signatures are checked against",
+                                details: ["setting": "DIALER_STATUS_CALLBACK_URL"], exitStatus: 2)
+        }
+        let logger = setup.logger
+        let client = PostgresClient(configuration: try JobStore.configuration(url: setup.settings.databaseURL, maxConnections: 8), backgroundLogger: logger)
+        let store = JobStore(client: client, logger: logger)
+        let registry = PrometheusMetrics.bootstrap()
+        let metrics = DialerMetrics()
+        let stats = WorkerStats()
+        let readiness = Readiness(store: store, stats: stats, metrics: metrics)
+        let ops = setup.settings.operations
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+        if let address = ops.opsAddress {
+            services.append(.init(service: OpsServer(host: address.host, port: address.port, registry: registry, readiness: readiness, logger: logger)
+                .application()))
+        }
+        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, callbackURL: callbackURL,
+                                  authToken: twilio.secret, metrics: metrics, readiness: readiness, logger: logger)
+        services.append(.init(service: ServeLifecycle(stats: stats)))
+        services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(20)
+        try await ServiceGroup(configuration: group).run()
+    }
+}
+
+/// Turns readiness false as soon as shutdown begins, so the load balancer stops sending before the server stops.
+struct ServeLifecycle: Service, CustomStringConvertible {
+    let stats: WorkerStats
+    var description: String { "ServeLifecycle" }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stats.markStopping()
+    }
+}

@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import DialerCore
+import DialerOps
+import FakeTwilio
+import Foundation
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Prometheus
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `dialer serve`'s status-callback endpoint over real HTTP and PostgreSQL: signatures, duplicates, order, storage.
+@Suite("Status callbacks received by dialer serve")
+struct StatusCallbackReceiverTests {
+    static let token = Fixture.password
+    static let sid = "CA" + String(repeating: "ab", count: 16)
+
+    /// A free loopback port (the callback URL must be known before the server starts: it is what Twilio signs).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CancellationError() }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs a public server whose callbacks are configured at `callbackURL`, on `port` (0: any).
+    static func withServer<T: Sendable>(_ store: JobStore, callbackURL: String, port: Int = 0, metrics: DialerMetrics = DialerMetrics(),
+                                        _ body: @Sendable (String) async throws -> T) async throws -> T
+    {
+        let server = PublicServer(host: "127.0.0.1", port: port, store: store, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
+                                  readiness: Readiness(store: store, stats: WorkerStats()), logger: TestDatabase.logger)
+        return try await TestServer.withRunning({ server.application(onListening: $0) }, body)
+    }
+
+    /// POSTs a form to `url`, signed for `signedURL` (or with `signature` as given), and returns the status and body.
+    static func post(_ url: String, fields: [(String, String)], signedURL: String?, signature: String? = nil) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        if let signature {
+            request.headers.add(name: "X-Twilio-Signature", value: signature)
+        } else if let signedURL {
+            request.headers.add(name: "X-Twilio-Signature", value: TwilioSignature.signature(url: signedURL, parameters: fields, authToken: token))
+        }
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+    }
+
+    static func fields(_ status: String, sequence: Int, sip: Int? = nil, duration: Int? = nil, answeredBy: String? = nil) -> [(String, String)] {
+        var fields = [("AccountSid", Fixture.subaccount), ("CallSid", sid), ("CallStatus", status), ("SequenceNumber", "\(sequence)"),
+                      ("Timestamp", "Wed, 02 Dec 2026 18:00:0\(sequence) +0000"), ("To", "+14155552123"), ("From", Fixture.caller)]
+        if let sip { fields.append(("SipResponseCode", "\(sip)")) }
+        if let duration { fields.append(("CallDuration", "\(duration)")) }
+        if let answeredBy { fields.append(("AnsweredBy", answeredBy)) }
+        return fields
+    }
+
+    @Test("signatures are checked against the configured public URL: a good one is stored; bad, missing or signed for the Host's URL is 403 and stores nothing")
+    func signatures() async throws {
+        try await TestDatabase.withStore { store, _ in
+            // The public URL Twilio is given is not the address the process listens on (a load balancer is in between).
+            let publicURL = "https://dialer.example.com/twilio/status"
+            let registry = PrometheusCollectorRegistry()
+            let metrics = DialerMetrics(factory: PrometheusMetrics.factory(registry))
+            try await Self.withServer(store, callbackURL: publicURL, metrics: metrics) { base in
+                let target = base + "/twilio/status?job=77&attempt=1"
+                let ringing = Self.fields("ringing", sequence: 1)
+                let (wrongURL, wrongBody) = try await Self.post(target, fields: ringing, signedURL: target)
+                #expect(wrongURL == 403 && wrongBody.contains(#""error":"invalid_signature""#))
+                let (missing, _) = try await Self.post(target, fields: ringing, signedURL: nil)
+                #expect(missing == 403)
+                let (bad, _) = try await Self.post(target, fields: ringing, signedURL: nil, signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+                #expect(bad == 403)
+                // Signed with another token: refused too.
+                let forged = TwilioSignature.signature(url: publicURL + "?job=77&attempt=1", parameters: ringing, authToken: "not-the-token")
+                #expect(try await Self.post(target, fields: ringing, signedURL: nil, signature: forged).0 == 403)
+                #expect(try await store.callOutcome(callSID: Self.sid) == nil)
+
+                let (good, _) = try await Self.post(target, fields: ringing, signedURL: publicURL + "?job=77&attempt=1")
+                #expect(good == 204)
+                let outcome = try #require(try await store.callOutcome(callSID: Self.sid))
+                #expect(outcome.status == .ringing && outcome.events == 1 && outcome.attempt == 1)
+                // Job 77 is not in this database: kept, with no job.
+                #expect(outcome.jobID == nil)
+
+                // A signed callback with no CallStatus is 400, and stores nothing more.
+                let broken = [("CallSid", Self.sid), ("SequenceNumber", "2")]
+                #expect(try await Self.post(target, fields: broken, signedURL: publicURL + "?job=77&attempt=1").0 == 400)
+                #expect(try await store.callOutcome(callSID: Self.sid)?.events == 1)
+            }
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.contains(#"dialer_status_callbacks_total{result="bad_signature"} 4"#), "\(text)")
+            #expect(text.contains(#"dialer_status_callbacks_total{result="stored"} 1"#))
+            #expect(text.contains(#"dialer_status_callbacks_total{result="malformed"} 1"#))
+        }
+    }
+
+    @Test("a repeated callback is stored once, and a late one never moves the call backwards")
+    func duplicatesAndOrder() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let job = try await store.enqueue([try Fixture.request("+14155552123")])[0].jobID
+            let publicURL = "https://dialer.example.com/twilio/status"
+            try await Self.withServer(store, callbackURL: publicURL) { base in
+                let query = "?job=\(job)&attempt=1"
+                func send(_ fields: [(String, String)]) async throws -> Int {
+                    try await Self.post(base + "/twilio/status" + query, fields: fields, signedURL: publicURL + query).0
+                }
+                #expect(try await send(Self.fields("busy", sequence: 2, sip: 486, duration: 0)) == 204)
+                // Twilio's retry of the same callback, and the earlier events arriving late.
+                #expect(try await send(Self.fields("busy", sequence: 2, sip: 486, duration: 0)) == 204)
+                #expect(try await send(Self.fields("ringing", sequence: 1)) == 204)
+                #expect(try await send(Self.fields("initiated", sequence: 0)) == 204)
+                let outcome = try #require(try await store.callOutcome(callSID: Self.sid))
+                #expect(outcome.status == .busy && outcome.ended)
+                #expect(outcome.sipResponseCode == 486 && outcome.callDuration == 0)
+                #expect(outcome.events == 3)
+                #expect(outcome.jobID == job && outcome.attempt == 1)
+            }
+        }
+    }
+
+    @Test("a call dialed through the fake Twilio reports its life: every signed callback stored once, the outcome completed")
+    func endToEnd() async throws {
+        let fake = Fixture.fake()
+        try await fake.withRunning { baseURL in
+            try await TestDatabase.withStore { store, _ in
+                try await Fixture.tenant(store)
+                let to = "+14155552124"
+                await fake.ledger.scriptOutcome(to: to, FakeCallOutcome(status: .completed, durationSeconds: 1))
+                let job = try await store.enqueue([try Fixture.request(to)])[0].jobID
+                let port = try Self.freePort()
+                let callbackURL = "http://127.0.0.1:\(port)/twilio/status"
+                try await Self.withServer(store, callbackURL: callbackURL, port: port) { _ in
+                    var twilio = Fixture.twilio(baseURL)
+                    twilio.statusCallbackURL = callbackURL
+                    try await Fixture.drain(store, twilio: twilio, wait: nil)
+                    let sid = try #require(try await store.job(job)?.callSID)
+                    // Wait for both sides: the rows stored, and the fake's record of the answers it got (it notes an answer
+                    // after reading it, a moment after the server stored the row).
+                    var outcome: CallOutcomeRecord?
+                    var sent: [FakeCallback] = []
+                    for _ in 0..<400 {
+                        outcome = try await store.callOutcome(callSID: sid)
+                        sent = await fake.ledger.callbacks(callSID: sid)
+                        if outcome?.ended == true, outcome?.events == 4, sent.count == 4 { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    #expect(outcome?.status == .completed && outcome?.events == 4 && outcome?.jobID == job)
+                    #expect(outcome?.callDuration == 1 && outcome?.sipResponseCode == 200)
+                    #expect(sent.count == 4 && sent.allSatisfy { $0.result == .delivered && $0.httpStatus == 204 }, "\(sent)")
+                }
+            }
+        }
+    }
+}
+
+/// `dialer serve` as deployed: its own process, probes, SIGTERM.
+@Suite("dialer serve")
+struct ServeCommandTests {
+    @Test("dialer serve answers /healthz and /readyz on DIALER_SERVE_ADDRESS, stops on SIGTERM with 0, and refuses to start without DIALER_STATUS_CALLBACK_URL")
+    func serveAsDeployed() async throws {
+        try await TestDatabase.withStore { _, schema in
+            var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
+            env["DIALER_SERVE_ADDRESS"] = "127.0.0.1:0"
+            env["DIALER_LOG_FORMAT"] = "json"
+            let missing = try await TestProcess.run(["serve"], environment: env)
+            #expect(missing.status == 2 && missing.stderr.contains("DIALER_STATUS_CALLBACK_URL"), "\(missing.stderr)")
+
+            env["DIALER_STATUS_CALLBACK_URL"] = "https://dialer.example.com/twilio/status"
+            let serve = try TestProcess.start(["serve"], environment: env)
+            let address = try await serve.waitForStderr { text in
+                text.split(separator: "\n").lazy.compactMap { JSONValue.parse(String($0)) }
+                    .first { $0["message"] == "public server listening" }?["address"]?.stringValue
+            }
+            let base = "http://" + (try #require(address, "no address logged: \(serve.stderr)"))
+            #expect(try await ObservabilityTests.get(base + "/healthz").status == 200)
+            let ready = try await ObservabilityTests.get(base + "/readyz")
+            #expect(ready.status == 200 && ready.body.contains(#""ready":true"#), "\(ready.body)")
+            // The callback path is served (and refuses an unsigned request).
+            var request = HTTPClientRequest(url: base + "/twilio/status")
+            request.method = .POST
+            #expect(Int(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code) == 403)
+            serve.terminate()
+            #expect(await serve.exitStatus() == 0)
+        }
+    }
+}
