@@ -40,15 +40,7 @@ public struct OpsServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        router.get("/healthz") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
-        }
-        router.get("/readyz") { _, _ -> Response in
-            let reasons = await readiness.check()
-            let body: JSONValue = reasons.isEmpty ? .object(["ready": .bool(true)]) : .object(["ready": .bool(false), "reasons": .array(reasons.map(JSONValue.string))])
-            return Response(status: reasons.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: body.jsonText + "\n")))
-        }
+        readiness.addProbes(to: router)
         let logger = self.logger
         return Application(
             router: router,

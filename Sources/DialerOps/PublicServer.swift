@@ -41,15 +41,7 @@ public struct PublicServer: Sendable {
         let route = self.route, readiness = self.readiness
         router.post(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
-        router.get("/healthz") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
-        }
-        router.get("/readyz") { _, _ -> Response in
-            let reasons = await readiness.check()
-            let body: JSONValue = reasons.isEmpty ? .object(["ready": .bool(true)]) : .object(["ready": .bool(false), "reasons": .array(reasons.map(JSONValue.string))])
-            return Response(status: reasons.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: body.jsonText + "\n")))
-        }
+        readiness.addProbes(to: router)
         let logger = self.logger, host = self.host, path = callbackPath
         return Application(
             router: router,
