@@ -106,7 +106,7 @@ struct ComplianceTests {
     func frequencyCap() async throws {
         let fake = Fixture.fake()
         try await fake.withRunning { baseURL in
-            try await TestDatabase.withStore { store, _ in
+            try await TestDatabase.withStore { store, schema in
                 try await Fixture.tenant(store)
                 let miami = "+13055557777"
                 // Four enqueues: one enqueue never holds the same person twice.
@@ -118,6 +118,15 @@ struct ComplianceTests {
                 #expect(states.filter { $0 == .dialed }.count == 3)
                 #expect(states.filter { $0 == .deferred }.count == 1)
                 #expect(await fake.ledger.calls(to: miami).count == 3)
+                // `dialer check` counts the same dials (the shared 24-hour fragment): the person is capped, a neighbour is not.
+                let env = try TestProcess.dialerEnvironment(schema: schema)
+                let capped = try await TestProcess.run(["check", miami, "--tenant", "acme", "--at", "2026-12-02T18:00:00Z", "--json"], environment: env)
+                #expect(capped.status == 0)
+                let decision = try #require(JSONValue.parse(capped.stdout), "\(capped.stdout) \(capped.stderr)")
+                #expect(decision["decision"] == "defer", "\(capped.stdout)")
+                let free = try await TestProcess.run(["check", "+13055557778", "--tenant", "acme", "--at", "2026-12-02T18:00:00Z", "--json"],
+                                                     environment: env)
+                #expect(JSONValue.parse(free.stdout)?["decision"] == "allow", "\(free.stdout)")
             }
         }
     }
