@@ -58,19 +58,4 @@ struct SecretsInLogsTests {
             }
         }
     }
-
-    @Test("with retention off (DIALER_RETENTION_DAYS=0) dialer run stays up until SIGTERM and exits 0")
-    func retentionOffKeepsRunning() async throws {
-        try await TestDatabase.withStore { _, schema in
-            var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
-            env["DIALER_RETENTION_DAYS"] = "0"
-            let run = try TestProcess.start(["run"], environment: env)
-            #expect(try await run.waitForStderr(containing: "retention is off"), "no 'retention is off' line")
-            // Give a service that returns early time to take the group down with it.
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(run.isRunning, "dialer run stopped by itself: \(run.stderr)")
-            run.terminate()
-            #expect(await run.exitStatus() == 0)
-        }
-    }
 }
