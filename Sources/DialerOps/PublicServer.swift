@@ -19,12 +19,14 @@ public struct PublicServer: Sendable {
     ///   - callbackURL: the public status-callback URL exactly as Twilio is given it; its path is served, and signatures
     ///     are checked against it.
     ///   - authToken: the auth token Twilio signs with (never an API key secret).
-    public init(host: String, port: Int, store: JobStore, callbackURL: String, authToken: Secret, metrics: DialerMetrics, readiness: Readiness,
-                logger: Logger)
+    ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
+    ///     this server.
+    public init(host: String, port: Int, writer: CallbackWriter, callbackURL: String, authToken: Secret, metrics: DialerMetrics,
+                readiness: Readiness, logger: Logger)
     {
         self.host = host
         self.port = port
-        self.route = StatusCallbackRoute(store: store, callbackURL: callbackURL, authToken: authToken, metrics: metrics, logger: logger)
+        self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, authToken: authToken, metrics: metrics, logger: logger)
         self.readiness = readiness
         self.logger = logger
     }

@@ -9,10 +9,12 @@ import NIOCore
 ///
 /// The signature is checked against the configured public URL with the query Twilio called (never the Host header:
 /// behind a load balancer the two differ) and the auth token; a missing or wrong one is 403 and stores nothing. A
-/// valid callback is stored once ((CallSid, SequenceNumber)) and answered 204 at once; a repeat is 204 too. The
+/// valid callback is stored once ((CallSid, SequenceNumber)), by group commit, and answered 204 once it is durable; a
+/// final one then settles its job (the campaign policy). A repeat is 204 too. The
 /// answer is never 429 (Twilio does not retry those); a database that does not answer is 503, which Twilio retries once.
 struct StatusCallbackRoute: Sendable {
-    let store: JobStore
+    /// Stores callbacks by group commit and applies the final ones to their jobs.
+    let writer: CallbackWriter
     /// The public URL as Twilio is given it, without the `job`/`attempt` query our client appends.
     let callbackURL: String
     let authToken: Secret
@@ -49,8 +51,7 @@ struct StatusCallbackRoute: Sendable {
             return refuse(400, error, result: "malformed")
         }
         do {
-            let store = self.store
-            let stored = try await withTimeout(.seconds(5), what: "storing a status callback") { try await store.record(callback) }
+            let stored = try await writer.write(callback)
             metrics.callbackReceived(result: stored ? "stored" : "duplicate")
             if logger.logLevel <= .debug {
                 logger.debug("status callback", metadata: [

@@ -35,9 +35,14 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(.init(service: OpsServer(host: address.host, port: address.port, registry: registry, readiness: readiness, logger: logger)
                 .application()))
         }
-        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, callbackURL: callbackURL,
+        let policies = PolicyBook(store: store, logger: logger)
+        let settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(),
+                                     metrics: metrics, actor: "serve:\(WorkerConfiguration.defaultWorkerID())", logger: logger)
+        let writer = CallbackWriter(store: store, settler: settler, logger: logger)
+        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, writer: writer, callbackURL: callbackURL,
                                   authToken: twilio.secret, metrics: metrics, readiness: readiness, logger: logger)
         services.append(.init(service: ServeLifecycle(stats: stats)))
+        services.append(.init(service: writer))
         services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(20)

@@ -12,7 +12,7 @@ struct StatusReport {
     var table: String {
         var out = "state       jobs\n"
         for state in JobState.allCases {
-            out += pad(state.rawValue, 12) + "\(totals[state] ?? 0)" + (state.isFinal ? "  (finished in the last 24 h)" : "") + "\n"
+            out += pad(state.rawValue, 18) + "\(totals[state] ?? 0)" + (state.isFinal ? "  (finished in the last 24 h)" : "") + "\n"
         }
         out += "oldest due job: " + (oldestDueAge.map { String(format: "%.1fs behind", $0) } ?? "none due") + "\n"
         out += "expired leases: \(facts.expiredLeases)" + (facts.expiredLeases > 0 ? "  (a worker died or hangs; recovery reconciles them)" : "") + "\n"

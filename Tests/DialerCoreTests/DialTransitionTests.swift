@@ -95,7 +95,7 @@ struct DialTransitionTests {
     func dialed() throws {
         let sid = "CA" + String(repeating: "a", count: 32)
         let outcome = try Self.outcome(Self.next(dial: .dialed(callSID: sid, queueTimeMilliseconds: 250)))
-        #expect(outcome.state == .dialed && outcome.kind == .dial && outcome.outcome == .dialed && outcome.callSID == sid)
+        #expect(outcome.state == .awaitingOutcome && outcome.kind == .dial && outcome.outcome == .dialed && outcome.callSID == sid)
         #expect(outcome.httpStatus == 201 && !outcome.refundAttempt && outcome.error == nil && !outcome.possiblyDialed)
         #expect(outcome.detail?["queue_time_ms"] == 250 && outcome.detail?["gate"] == "allow")
     }
@@ -141,7 +141,7 @@ struct DialTransitionTests {
         let t = Self.transition
         let sid = "CA" + String(repeating: "b", count: 32)
         let found = t.afterLookup(Self.job, .found(callSID: sid), lastError: nil, using: &random)
-        #expect(found.state == .dialed && found.kind == .reconcile && found.outcome == .found && found.callSID == sid)
+        #expect(found.state == .awaitingOutcome && found.kind == .reconcile && found.outcome == .found && found.callSID == sid)
         let unreachable = t.afterLookup(Self.job, .unreachable("HTTP 503"), lastError: nil, using: &random)
         #expect(unreachable.state == .inDoubt && unreachable.outcome == .unreachable && unreachable.delay == .seconds(30))
         #expect(unreachable.detail?["reason"] == "HTTP 503" && unreachable.possiblyDialed)

@@ -94,7 +94,7 @@ struct CLITests {
                 let status = try await TestProcess.run(["status", "--json"], environment: env)
                 #expect(status.status == 0)
                 let json = try #require(JSONValue.parse(status.stdout))
-                #expect(json["totals"]?["dialed"] == 25)
+                #expect(json["totals"]?["awaiting_outcome"] == 25)
                 #expect(json["totals"]?["failed"] == 1)
             }
         }

@@ -128,7 +128,7 @@ struct CallsPerSecondTests {
                 var recorded: [Int] = []
                 for id in burst {
                     let job = try #require(try await store.job(id))
-                    #expect(job.state == .dialed)
+                    #expect(job.state == .awaitingOutcome)
                     let dial = try #require(try await store.attempts(jobID: id).first { $0.kind == "dial" })
                     guard case .number(let wait) = dial.detail?["queue_time_ms"] else {
                         Issue.record("no queue_time_ms in \(String(describing: dial.detail))")

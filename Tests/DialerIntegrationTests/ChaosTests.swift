@@ -54,7 +54,7 @@ struct ChaosTests {
                         kills += 1
                         workers[victim] = try TestProcess.start(["run"], environment: workerEnv)
                     }
-                    finalCount = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state IN ('dialed', 'failed')")
+                    finalCount = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state IN ('awaiting_outcome', 'failed')")
                     if finalCount == jobs { break }
                 }
                 for worker in workers { worker.terminate() }
@@ -62,7 +62,7 @@ struct ChaosTests {
                 let calls = await fake.ledger.calls
                 let perDestination = Dictionary(grouping: calls, by: \.to)
                 let duplicates = perDestination.values.filter { $0.count > 1 }.count
-                let dialed = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'")
+                let dialed = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'awaiting_outcome'")
                 let lost = jobs - finalCount
                 print("chaos: jobs=\(jobs) kills=\(kills) dials=\(calls.count) duplicates=\(duplicates) lost=\(lost)")
                 #expect(kills >= 10)
@@ -126,7 +126,7 @@ struct TwilioOutageTests {
                 try await group.next()
                 group.cancelAll()
             }
-            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'") == 60)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'awaiting_outcome'") == 60)
             let calls = await fake.ledger.calls
             #expect(calls.count == 60)
             #expect(Set(calls.map(\.to)).count == 60)

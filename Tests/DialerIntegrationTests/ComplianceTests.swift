@@ -33,7 +33,7 @@ struct ComplianceTests {
                 let acme = try #require(try await store.job(ids[0]))
                 #expect(acme.state == .failed)
                 #expect(acme.lastError == OpenPhnError(.dncBlocked, "Destination +14155552222 is on your DNC list.", details: ["suppression_source": "tenant"]))
-                #expect(try await store.job(ids[1])?.state == .dialed)
+                #expect(try await store.job(ids[1])?.state == .awaitingOutcome)
                 #expect(try await store.job(ids[2])?.lastError?.details["suppression_source"] == "global")
                 #expect(await fake.ledger.calls.map(\.to) == [listed.e164])
                 let audit = try #require(try await store.attempts(jobID: ids[0]).first)
@@ -115,7 +115,7 @@ struct ComplianceTests {
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), worker: Fixture.worker(concurrency: 1), wait: nil)
                 var states: [JobState] = []
                 for id in ids { states.append(try await store.job(id)?.state ?? .queued) }
-                #expect(states.filter { $0 == .dialed }.count == 3)
+                #expect(states.filter { $0 == .awaitingOutcome }.count == 3)
                 #expect(states.filter { $0 == .deferred }.count == 1)
                 #expect(await fake.ledger.calls(to: miami).count == 3)
                 // `dialer check` counts the same dials (the shared 24-hour fragment): the person is capped, a neighbour is not.

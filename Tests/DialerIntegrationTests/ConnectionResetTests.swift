@@ -92,7 +92,7 @@ struct ConnectionResetTests {
                 let calls = await fake.ledger.calls(to: to)
                 #expect(calls.count == 1)
                 let job = try #require(try await store.job(id))
-                #expect(job.state == .dialed && job.attempt == 1)
+                #expect(job.state == .awaitingOutcome && job.attempt == 1)
                 #expect(job.callSID != nil && job.callSID == calls.first?.sid)
             }
         }
@@ -115,7 +115,7 @@ struct ConnectionResetTests {
                 #expect(calls.count == 1)
                 #expect(await fake.ledger.requests == 2)
                 let job = try #require(try await store.job(id))
-                #expect(job.state == .dialed && job.attempt == 2)
+                #expect(job.state == .awaitingOutcome && job.attempt == 2)
                 #expect(job.callSID != nil && job.callSID == calls.first?.sid)
             }
         }

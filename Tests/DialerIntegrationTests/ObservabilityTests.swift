@@ -249,7 +249,7 @@ struct ObservabilityTests {
                 for line in dialed {
                     #expect(line["job.id"]?.stringValue != nil)
                     #expect(line["tenant"] == "acme")
-                    #expect(line["state"] == "dialed")
+                    #expect(line["state"] == "awaiting_outcome")
                     #expect(line["call.sid"]?.stringValue?.hasPrefix("CA") == true)
                     #expect(line["to"]?.stringValue?.range(of: #"^\+1415[0-9]{3}\*{4}$"#, options: .regularExpression) != nil)
                 }
@@ -289,7 +289,7 @@ struct RunOperationsTests {
                 try await Fixture.tenant(store)
                 let ids = try await store.enqueue(try Fixture.destinations(5, start: 800).map { try Fixture.request($0) }).map(\.jobID)
                 // Three jobs finished long ago (retention prunes them), two wait for the worker.
-                try await Fixture.jobs(store, Array(ids.prefix(3)), state: .dialed, finishedAgo: .seconds(3 * 86_400))
+                try await Fixture.jobs(store, Array(ids.prefix(3)), state: .completed, finishedAgo: .seconds(3 * 86_400))
                 var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 env.merge(["DIALER_RETENTION_DAYS": "1", "DIALER_RETENTION_INTERVAL_SECONDS": "1", "DIALER_METRICS_REFRESH_SECONDS": "1",
                            "DIALER_LOG_FORMAT": "json"]) { $1 }

@@ -153,7 +153,7 @@ struct OperatorControlTests {
                 for to in [destinations[0], destinations[1], destinations[4]] { await fake.ledger.script(to: to, [FakeResponse(status: 503)]) }
                 await fake.ledger.script(to: destinations[2], [FakeResponse(status: 400, code: 21_216)])
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
-                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
+                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .awaitingOutcome, .failed])
                 try await Fixture.job(store, ids[4], state: .failed, expiredAgo: .seconds(60))
                 let code = try await store.scalar("SELECT count(DISTINCT last_error->>'error')::bigint FROM call_jobs WHERE id = ANY(\(Array(ids.prefix(2))))")
                 #expect(code == 1)
@@ -168,7 +168,7 @@ struct OperatorControlTests {
                 #expect(dry.retried == 2)
                 #expect(dry.skippedExpired == 1)
                 #expect(Set(dry.sample) == Set(ids.prefix(2)))
-                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .dialed, .failed])
+                #expect(try await Self.states(store, ids) == [.failed, .failed, .failed, .awaitingOutcome, .failed])
 
                 let filteredOut = try await store.retryFailed(RetryFilter(errorCode: upstream, since: Date().addingTimeInterval(3600)), by: Self.operatorID)
                 #expect(filteredOut.retried == 0)
@@ -176,15 +176,15 @@ struct OperatorControlTests {
                 let done = try await store.retryFailed(RetryFilter(errorCode: upstream), by: Self.operatorID)
                 #expect(done.byError == [upstream: 2])
                 #expect(done.skippedExpired == 1)
-                #expect(try await Self.states(store, ids) == [.queued, .queued, .failed, .dialed, .failed])
+                #expect(try await Self.states(store, ids) == [.queued, .queued, .failed, .awaitingOutcome, .failed])
                 #expect(try await store.scalar("SELECT max_attempts::bigint FROM call_jobs WHERE id = \(ids[0])") == 2)
 
                 // Twilio is back: the retried jobs are dialed once each; the dialed one is never dialed again.
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL))
-                #expect(try await Self.states(store, ids) == [.dialed, .dialed, .failed, .dialed, .failed])
+                #expect(try await Self.states(store, ids) == [.awaitingOutcome, .awaitingOutcome, .failed, .awaitingOutcome, .failed])
                 let everything = try await store.retryFailed(RetryFilter(), by: Self.operatorID)
                 #expect(everything.retried == 1)  // the carrier-rejected one; the gate and Twilio decide again
-                #expect(try await Self.states(store, [ids[3]]) == [.dialed])
+                #expect(try await Self.states(store, [ids[3]]) == [.awaitingOutcome])
                 let ledger = await fake.ledger.calls
                 #expect(ledger.filter { $0.to == destinations[3] }.count == 1)
             }
@@ -197,7 +197,7 @@ struct OperatorControlTests {
             try await Fixture.tenant(store)
             let ids = try await Self.enqueue(store, campaign: nil, count: 12, start: 0)
             let old = Array(ids.prefix(7)), recent = Array(ids[7..<10]), waiting = Array(ids.suffix(2))
-            try await Fixture.jobs(store, old, state: .dialed, finishedAgo: .seconds(40 * 86_400))
+            try await Fixture.jobs(store, old, state: .completed, finishedAgo: .seconds(40 * 86_400))
             try await Fixture.jobs(store, recent, state: .failed, finishedAgo: .seconds(2 * 86_400))
             // Waiting jobs are never pruned, however old.
             try await Fixture.jobs(store, waiting, state: .queued, createdAgo: .seconds(90 * 86_400))
@@ -251,7 +251,7 @@ struct OperatorCLITests {
                 #expect(drained.status == 0)
                 #expect(drained.stdout.contains("drain: 2 job(s) due now (tenant acme, campaign autumn)"))
                 #expect(await fake.ledger.calls.count == 2)
-                #expect(try await OperatorControlTests.states(store, autumn) == [.dialed, .dialed])
+                #expect(try await OperatorControlTests.states(store, autumn) == [.awaitingOutcome, .awaitingOutcome])
 
                 let dry = try await TestProcess.run(["cancel", "--tenant", "acme", "--campaign", "spring", "--dry-run", "--json"], environment: env)
                 #expect(dry.status == 0)

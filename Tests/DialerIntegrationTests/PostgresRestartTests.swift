@@ -34,7 +34,7 @@ struct PostgresRestartTests {
 
     /// `(final, dialed)` job counts, or nil while the database cannot answer.
     static func progress(_ schema: String) async -> (final: Int, dialed: Int)? {
-        let sql = "SELECT count(*) FILTER (WHERE state IN ('dialed', 'failed')), count(*) FILTER (WHERE state = 'dialed') FROM \(schema).call_jobs"
+        let sql = "SELECT count(*) FILTER (WHERE state IN ('awaiting_outcome', 'failed')), count(*) FILTER (WHERE state = 'awaiting_outcome') FROM \(schema).call_jobs"
         guard let row = try? await psql(sql).first, row.count == 2, let final = Int(row[0]), let dialed = Int(row[1])
         else { return nil }
         return (final, dialed)

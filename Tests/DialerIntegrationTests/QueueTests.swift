@@ -193,7 +193,8 @@ struct QueueTests {
             let log = try await store.attempts(jobID: ids[0])
             #expect(log.last?.kind == "recovery" && log.last?.possiblyDialed == true && log.last?.worker == "dead-worker")
             // The dead worker wakes up and tries to record a dial: fenced, the job is untouched, but the attempt row is kept.
-            let late = JobOutcome.dialed(JobRef(jobID: ids[0], attempt: 1, maxAttempts: 4), callSID: "CA" + String(repeating: "1", count: 32), detail: [:])
+            let late = JobOutcome.dialed(JobRef(jobID: ids[0], attempt: 1, maxAttempts: 4), callSID: "CA" + String(repeating: "1", count: 32),
+                                       outcomeDeadline: .seconds(60), detail: [:])
             #expect(try await store.record([late], worker: "dead-worker").isEmpty)
             #expect(try await store.job(ids[0])?.state == .inDoubt)
             #expect(try await store.attempts(jobID: ids[0]).last?.callSID == late.callSID)

@@ -61,7 +61,7 @@ struct ReconcileTests {
         for id in ids.dropFirst() {
             let sid = try await createCall(client, jobID: id)
             otherSIDs.append(sid)
-            let dialed = JobOutcome.dialed(JobRef(jobID: id, attempt: 1, maxAttempts: 4), callSID: sid, detail: [:])
+            let dialed = JobOutcome.dialed(JobRef(jobID: id, attempt: 1, maxAttempts: 4), callSID: sid, outcomeDeadline: .seconds(60), detail: [:])
             #expect(try await store.record([dialed], worker: "gone") == [id])
         }
         try await Task.sleep(for: .milliseconds(300))
@@ -92,7 +92,7 @@ struct ReconcileTests {
                 let job = try #require(try await store.job(id))
                 let calls = await fake.ledger.calls(to: Self.person)
                 #expect(calls.count == 1)
-                #expect(job.state == .dialed && job.attempt == 1)
+                #expect(job.state == .awaitingOutcome && job.attempt == 1)
                 #expect(job.lastError == nil, "\(String(describing: job.lastError?.error))")
                 #expect(job.callSID == calls.first?.sid)
                 #expect(try await store.attempts(jobID: id).map(\.outcome) == ["in_doubt", "found"])
@@ -113,7 +113,7 @@ struct ReconcileTests {
                     let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
                     let setup = try await Self.inDoubtWithOthers(store, client, worker: worker, others: 1)
                     let outcome = await worker.reconciler.reconcile(setup.call)
-                    #expect(outcome.state == .dialed && outcome.outcome == .found)
+                    #expect(outcome.state == .awaitingOutcome && outcome.outcome == .found)
                     #expect(try await store.record([outcome], worker: worker.configuration.workerID) == [setup.call.jobID])
                     return (setup.call.jobID, setup.x)
                 }
@@ -121,7 +121,7 @@ struct ReconcileTests {
                 #expect(await log.statuses == [["queued", "queued"], ["completed", "completed"]])
                 #expect(await fake.ledger.listRequests == 2)
                 let job = try #require(try await store.job(id))
-                #expect(job.state == .dialed && job.callSID == x)
+                #expect(job.state == .awaitingOutcome && job.callSID == x)
                 #expect(await fake.ledger.calls.count == 2)
             }
         }
@@ -148,7 +148,7 @@ struct ReconcileTests {
                 await fake.ledger.script(to: Self.person, [FakeResponse(status: 503)])
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: .seconds(15))
                 let job = try #require(try await store.job(id))
-                #expect(job.state == .dialed && job.attempt == 2)
+                #expect(job.state == .awaitingOutcome && job.attempt == 2)
                 #expect(job.callSID == x)
                 #expect(await fake.ledger.calls(to: Self.person).count == 1)
                 #expect(try await store.attempts(jobID: id).suffix(2).map(\.outcome) == ["in_doubt", "found"])
@@ -168,7 +168,7 @@ struct ReconcileTests {
                     let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
                     let setup = try await Self.inDoubtWithOthers(store, client, worker: worker, others: 4)
                     let outcome = await worker.reconciler.reconcile(setup.call)
-                    #expect(outcome.state == .dialed)
+                    #expect(outcome.state == .awaitingOutcome)
                     #expect(outcome.callSID == setup.x)
                     #expect(!setup.others.contains(outcome.callSID ?? ""))
                 }
@@ -213,7 +213,7 @@ struct ReconcileTests {
                     let call = try #require(try await store.claimInDoubt(limit: 1, worker: worker.configuration.workerID, lease: .seconds(30)).first)
                     let before = await fake.ledger.listRequests
                     let outcome = await worker.reconciler.reconcile(call)
-                    #expect(outcome.state == .dialed)
+                    #expect(outcome.state == .awaitingOutcome)
                     #expect(outcome.callSID == x)
                     #expect(await fake.ledger.listRequests - before == 4)
                 }

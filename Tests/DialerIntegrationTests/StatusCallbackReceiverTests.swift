@@ -39,9 +39,16 @@ struct StatusCallbackReceiverTests {
     static func withServer<T: Sendable>(_ store: JobStore, callbackURL: String, port: Int = 0, metrics: DialerMetrics = DialerMetrics(),
                                         _ body: @Sendable (String) async throws -> T) async throws -> T
     {
-        let server = PublicServer(host: "127.0.0.1", port: port, store: store, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
+        let settler = OutcomeSettler(store: store, policies: PolicyBook(store: store, logger: TestDatabase.logger), metrics: metrics,
+                                     actor: "test-serve", logger: TestDatabase.logger)
+        let writer = CallbackWriter(store: store, settler: settler, logger: TestDatabase.logger)
+        let server = PublicServer(host: "127.0.0.1", port: port, writer: writer, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
                                   readiness: Readiness(store: store, stats: WorkerStats()), logger: TestDatabase.logger)
-        return try await TestServer.withRunning({ server.application(onListening: $0) }, body)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.run() }
+            defer { group.cancelAll() }
+            return try await TestServer.withRunning({ server.application(onListening: $0) }, body)
+        }
     }
 
     /// POSTs a form to `url`, signed for `signedURL` (or with `signature` as given), and returns the status and body.

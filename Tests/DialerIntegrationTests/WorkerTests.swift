@@ -76,21 +76,21 @@ struct WorkerTests {
                 let log = try await store.attempts(jobID: id)
                 switch answer {
                 case .created:
-                    #expect(job.state == .dialed)
+                    #expect(job.state == .awaitingOutcome)
                     #expect(job.attempt == 1)
                     #expect(job.callSID?.hasPrefix("CA") == true)
                 case .unavailableOnce:
-                    #expect(job.state == .dialed)
+                    #expect(job.state == .awaitingOutcome)
                     #expect(job.attempt == 2)
                 case .rateLimited:
-                    #expect(job.state == .dialed)
+                    #expect(job.state == .awaitingOutcome)
                     #expect(log.first?.httpStatus == 429 && log.first?.possiblyDialed == false)
                     try #require(log.count >= 2, "\(log.map(\.outcome))")
                     #expect(log[1].recordedAt.timeIntervalSince(log[0].recordedAt) >= 1.0)
                 case .errorAfterCreate:
                     #expect(log.map(\.outcome) == ["in_doubt", "found"])
                     #expect(log.first?.possiblyDialed == true && log.first?.httpStatus == 500)
-                    #expect(job.state == .dialed && job.attempt == 1)
+                    #expect(job.state == .awaitingOutcome && job.attempt == 1)
                     let calls = await fake.ledger.calls(to: to)
                     #expect(calls.count == 1)
                     #expect(job.callSID == calls.first?.sid)
@@ -117,7 +117,7 @@ struct WorkerTests {
                 }
                 #expect(counts.failed == (answer.fails ? 1 : 0))
                 // Every attempt left a row; no job is left active.
-                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state NOT IN ('dialed', 'failed')") == 0)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state NOT IN ('awaiting_outcome', 'failed')") == 0)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j WHERE attempt <> (SELECT count(*) FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'dial')") == 0)
             }
         }
@@ -132,7 +132,7 @@ struct WorkerTests {
                 try await Fixture.tenant(store)
                 let live = try await store.enqueue([try Fixture.request("+15005550001")])[0].jobID
                 try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
-                #expect(try await store.job(live)?.state == .dialed)
+                #expect(try await store.job(live)?.state == .awaitingOutcome)
                 #expect(await fake.ledger.calls(to: "+15005550001").count == 1)
 
                 // Test credentials, on the test account, from its one valid caller (+15005550006).
@@ -148,7 +148,7 @@ struct WorkerTests {
                 for (id, (error, code)) in zip(ids, expected) {
                     let job = try #require(try await store.job(id))
                     #expect(job.attempt == 1)
-                    #expect(job.state == (error == nil ? .dialed : .failed), "\(job.destination)")
+                    #expect(job.state == (error == nil ? .awaitingOutcome : .failed), "\(job.destination)")
                     #expect(job.lastError?.error == error, "\(job.destination)")
                     #expect(job.lastError?.details["twilio_code"]?.intValue == code, "\(job.destination)")
                 }
@@ -264,7 +264,7 @@ struct WorkerTests {
                     }
                 }
                 #expect(await fake.ledger.calls.count == 4)
-                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'dialed'") == 4)
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'awaiting_outcome'") == 4)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'queued' AND attempt = 0") == 36)
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'active'") == 0)
             }
@@ -316,11 +316,11 @@ struct WorkerTests {
                             }
                             let id = try await store.enqueue([try Fixture.request("+14155557001")])[0].jobID
                             var state = JobState.queued
-                            for _ in 0..<300 where state != .dialed {
+                            for _ in 0..<300 where state != .awaitingOutcome {
                                 try await Task.sleep(for: .milliseconds(100))
                                 state = try await store.job(id)?.state ?? .queued
                             }
-                            #expect(state == .dialed)
+                            #expect(state == .awaitingOutcome)
                             trigger.triggerGracefulShutdown()
                             try await group.waitForAll()
                         }

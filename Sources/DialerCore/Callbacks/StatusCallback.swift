@@ -41,6 +41,22 @@ public struct StatusCallback: Sendable, Hashable {
     public let jobID: Int64?
     public let attempt: Int?
 
+    /// A final status learnt some other way than a callback (the sweeper's lookup).
+    public init(callSID: String, sequenceNumber: Int, status: CallStatus, answeredBy: String?, callDuration: Int?, jobID: Int64,
+                sipResponseCode: Int? = nil, timestamp: Date = Date())
+    {
+        self.callSID = callSID
+        self.accountSID = nil
+        self.sequenceNumber = sequenceNumber
+        self.status = status
+        self.answeredBy = answeredBy
+        self.sipResponseCode = sipResponseCode
+        self.callDuration = callDuration
+        self.timestamp = timestamp
+        self.jobID = jobID
+        self.attempt = nil
+    }
+
     /// Reads a callback; a missing or malformed `CallSid`, `CallStatus` or `SequenceNumber` is `invalid_request`.
     /// - Parameters:
     ///   - parameters: the form fields (POST body) or the query's (GET).

@@ -47,6 +47,8 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_CLAIM_BATCH", "most jobs per claim statement (default 32)"),
         ("DIALER_LEASE_SECONDS", "lease on a claimed job, renewed by a heartbeat (default 30)"),
         ("DIALER_RECONCILE_DELAY_SECONDS", "wait before asking Twilio whether a possibly-dialed call exists (default 30)"),
+        ("DIALER_OUTCOME_GRACE_SECONDS", "added to a call's ring time and time limit: past that, a call with no final status callback is looked up at Twilio (default 120)"),
+        ("DIALER_SWEEP_SECONDS", "how often each worker looks for calls past their outcome deadline, and how long a looked-up call still going waits before the next look (default 5; the recheck is 12 times it)"),
         ("DIALER_CALLS_PER_SECOND", "calls per second for a subaccount not yet in twilio_pacing (default 1, Twilio's default)"),
         ("DIALER_POLL_MS", "fallback poll interval when no NOTIFY arrives (default 1000)"),
         ("DIALER_RECOVERY_SECONDS", "how often expired leases are looked for (default 15)"),
@@ -134,6 +136,10 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
             retryPolicy: RetryPolicy(backoff: backoff))
         worker.gateClockOffset = gateOffset
         worker.reconcileDelay = .seconds(try integer("DIALER_RECONCILE_DELAY_SECONDS", default: 30, range: 1...3600))
+        worker.outcomeGrace = .seconds(try integer("DIALER_OUTCOME_GRACE_SECONDS", default: 120, range: 0...86_400))
+        let sweep = try integer("DIALER_SWEEP_SECONDS", default: 5, range: 1...3600)
+        worker.sweepInterval = .seconds(sweep)
+        worker.sweepRecheck = .seconds(sweep * 12)
         worker.defaultCallsPerSecond = Double(try integer("DIALER_CALLS_PER_SECOND", default: 1, range: 1...10_000))
         let opsRaw = value("DIALER_OPS_ADDRESS") ?? "127.0.0.1:9464"
         guard let opsAddress = OperationsSettings.parseAddress(opsRaw) else {

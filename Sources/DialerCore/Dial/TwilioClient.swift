@@ -40,18 +40,30 @@ public struct TwilioClient: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The Create Call form for one attempt.
-    public func createCallForm(to: String, from: String, jobID: Int64, attempt: Int) -> [(String, String)] {
-        var fields = [("To", to), ("From", from), ("Url", Self.appendQuery(configuration.voiceURL, jobID: jobID, attempt: attempt))]
+    /// The Create Call form for one attempt: the ring time (`Timeout`, at least 15 s), the longest call (`TimeLimit`),
+    /// machine detection as the campaign asks (always asynchronous, so the agent speaks at once), and all four status
+    /// events, each callback naming the job and attempt in its query.
+    public func createCallForm(to: String, from: String, jobID: Int64, attempt: Int, policy: CampaignPolicy = .defaults) -> [(String, String)] {
+        var fields = [("To", to), ("From", from), ("Url", Self.appendQuery(configuration.voiceURL, jobID: jobID, attempt: attempt)),
+                      ("Timeout", String(max(15, policy.ringTimeoutSeconds))), ("TimeLimit", String(policy.timeLimitSeconds))]
         if let callback = configuration.statusCallbackURL {
             fields.append(("StatusCallback", Self.appendQuery(callback, jobID: jobID, attempt: attempt)))
             for event in ["initiated", "ringing", "answered", "completed"] { fields.append(("StatusCallbackEvent", event)) }
+        }
+        if policy.machineDetection != .off {
+            fields.append(("MachineDetection", policy.machineDetection.rawValue))
+            fields.append(("AsyncAmd", "true"))
+            if let callback = configuration.statusCallbackURL {
+                fields.append(("AsyncAmdStatusCallback", Self.appendQuery(callback, jobID: jobID, attempt: attempt)))
+            }
         }
         return fields
     }
 
     /// `POST /2010-04-01/Accounts/{subaccount}/Calls.json`. Never throws: transport failures are classified too.
-    public func createCall(subaccountSID: String, to: String, from: String, jobID: Int64, attempt: Int, logger: Logger) async -> DialOutcome {
+    public func createCall(subaccountSID: String, to: String, from: String, jobID: Int64, attempt: Int, policy: CampaignPolicy = .defaults,
+                           logger: Logger) async -> DialOutcome
+    {
         var request = HTTPClientRequest(url: "\(configuration.baseURL)/2010-04-01/Accounts/\(subaccountSID)/Calls.json")
         request.method = .POST
         request.headers.reserveCapacity(4)
@@ -59,7 +71,7 @@ public struct TwilioClient: Sendable, CustomStringConvertible {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "openphn-dialer/1")
-        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(createCallForm(to: to, from: from, jobID: jobID, attempt: attempt))))
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(createCallForm(to: to, from: from, jobID: jobID, attempt: attempt, policy: policy))))
         do {
             let response = try await http.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
             let body = try await response.body.collect(upTo: 256 * 1024)

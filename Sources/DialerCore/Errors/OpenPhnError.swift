@@ -24,6 +24,11 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case jobExpired = "job_expired"
     /// Worker extension: the worker holding the job died before recording an outcome, and attempts ran out.
     case workerLost = "worker_lost"
+    /// Worker extension: the callee's network declined the call (SIP 603); not retried.
+    case callDeclined = "call_declined"
+    /// Worker extension: the campaign policy will not dial the lead again (its outcome is not retried, or its retries,
+    /// dials or attempts are spent); `details.last_outcome` and `details.reason` say which.
+    case leadExhausted = "lead_exhausted"
     /// `dialer serve` extension: a Twilio webhook whose `X-Twilio-Signature` is missing or does not match (403).
     case invalidSignature = "invalid_signature"
 
@@ -34,7 +39,7 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
         case .verificationPending, .invalidSignature: 403
         case .notFound: 404
         case .idempotencyConflict: 409
-        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired: 422
+        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .callDeclined, .leadExhausted: 422
         case .rateLimited: 429
         case .carrierRejected: 502
         case .upstreamUnavailable, .workerLost: 503

@@ -14,18 +14,24 @@ public struct DialTransition: Sendable {
     public var pacingMaxAhead: Duration
     /// A job that waited this long for a dial slot is handed back instead of dialed.
     public var maxPacingWait: Duration
+    /// Added to a call's ring time and time limit: past that, a call with no final callback is looked up.
+    public var outcomeGrace: Duration
 
-    public init(retryPolicy: RetryPolicy, gate: DialGate, reconcileDelay: Duration, pacingMaxAhead: Duration, maxPacingWait: Duration) {
+    public init(retryPolicy: RetryPolicy, gate: DialGate, reconcileDelay: Duration, pacingMaxAhead: Duration, maxPacingWait: Duration,
+                outcomeGrace: Duration = .seconds(120))
+    {
         self.retryPolicy = retryPolicy
         self.gate = gate
         self.reconcileDelay = reconcileDelay
         self.pacingMaxAhead = pacingMaxAhead
         self.maxPacingWait = maxPacingWait
+        self.outcomeGrace = outcomeGrace
     }
 
     public init(_ configuration: WorkerConfiguration) {
         self.init(retryPolicy: configuration.retryPolicy, gate: configuration.gate, reconcileDelay: configuration.reconcileDelay,
-                  pacingMaxAhead: configuration.pacingMaxAhead, maxPacingWait: configuration.maxPacingWait)
+                  pacingMaxAhead: configuration.pacingMaxAhead, maxPacingWait: configuration.maxPacingWait,
+                  outcomeGrace: configuration.outcomeGrace)
     }
 
     /// What the worker does next with a claimed job.
@@ -42,9 +48,10 @@ public struct DialTransition: Sendable {
     ///   - paced: how long the job waited for a dial slot.
     ///   - stopping: the worker is shutting down (a job not yet dialed is handed back).
     ///   - dial: Twilio's answer; `nil` before the request is sent.
+    ///   - policy: the job's campaign policy (its ring time and time limit set the outcome deadline).
     public func next(
         _ job: JobRef, gate decision: GateDecision, at now: Date, paced: Duration, stopping: Bool, dial: DialOutcome?,
-        using random: inout some RandomNumberGenerator
+        policy: CampaignPolicy = .defaults, using random: inout some RandomNumberGenerator
     ) -> Step {
         var detail = decision.audit
         detail["rule"] = .string(decision.rule)
@@ -61,17 +68,19 @@ public struct DialTransition: Sendable {
                 if paced >= maxPacingWait { return .record(.paced(job, retryIn: pacingMaxAhead, waited: paced)) }
                 return .dial(detail: detail)
             }
-            return .record(afterDial(job, dial, detail: detail, using: &random))
+            return .record(afterDial(job, dial, detail: detail, outcomeDeadline: policy.outcomeDeadline(grace: outcomeGrace), using: &random))
         }
     }
 
-    /// Twilio's answer to Create Call, as a transition: dialed, in doubt (possibly dialed: reconcile first), retrying or failed.
-    func afterDial(_ job: JobRef, _ result: DialOutcome, detail: [String: JSONValue], using random: inout some RandomNumberGenerator) -> JobOutcome {
+    /// Twilio's answer to Create Call, as a transition: awaiting its outcome, in doubt (possibly dialed: reconcile first), retrying or failed.
+    func afterDial(_ job: JobRef, _ result: DialOutcome, detail: [String: JSONValue], outcomeDeadline: Duration,
+                   using random: inout some RandomNumberGenerator) -> JobOutcome
+    {
         var detail = detail
         switch result {
         case .dialed(let sid, let queueTime):
             if let queueTime { detail["queue_time_ms"] = .number(Double(queueTime)) }
-            return .dialed(job, callSID: sid, detail: detail)
+            return .dialed(job, callSID: sid, outcomeDeadline: outcomeDeadline, detail: detail)
         case .failed(let failure):
             detail["failure"] = .string(failure.kind.rawValue)
             if failure.possiblyDialed {
@@ -96,7 +105,8 @@ public struct DialTransition: Sendable {
     {
         switch lookup {
         case .found(let sid):
-            return .reconciledFound(job, callSID: sid)
+            // The call's own policy is not at hand here; the default deadline only sets when the sweeper first looks.
+            return .reconciledFound(job, callSID: sid, outcomeDeadline: CampaignPolicy.defaults.outcomeDeadline(grace: outcomeGrace))
         case .unreachable(let reason):
             return .reconciledUnreachable(job, recheckIn: reconcileDelay, reason: reason)
         case .notFound:

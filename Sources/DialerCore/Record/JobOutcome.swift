@@ -83,9 +83,11 @@ public struct JobRef: Sendable, Hashable {
 extension JobOutcome {
     // MARK: dial
 
-    /// active -> dialed: Twilio answered 201 with a call SID.
-    public static func dialed(_ job: JobRef, callSID: String, detail: [String: JSONValue]) -> JobOutcome {
-        JobOutcome(job, state: .dialed, kind: .dial, outcome: .dialed, callSID: callSID, httpStatus: 201, detail: detail)
+    /// active -> awaiting_outcome: Twilio answered 201 with a call SID; the job waits for the call's final status, and
+    /// the sweeper looks the call up after `outcomeDeadline` if no final callback came.
+    public static func dialed(_ job: JobRef, callSID: String, outcomeDeadline: Duration, detail: [String: JSONValue]) -> JobOutcome {
+        JobOutcome(job, state: .awaitingOutcome, kind: .dial, outcome: .dialed, delay: outcomeDeadline, callSID: callSID, httpStatus: 201,
+                   detail: detail)
     }
 
     /// active -> retrying: a retryable failure with attempts left; dialed again after `delay`.
@@ -133,9 +135,9 @@ extension JobOutcome {
 
     // MARK: reconcile
 
-    /// in_doubt -> dialed: Twilio has the call.
-    public static func reconciledFound(_ job: JobRef, callSID: String) -> JobOutcome {
-        JobOutcome(job, state: .dialed, kind: .reconcile, outcome: .found, callSID: callSID)
+    /// in_doubt -> awaiting_outcome: Twilio has the call; its final status settles the job.
+    public static func reconciledFound(_ job: JobRef, callSID: String, outcomeDeadline: Duration) -> JobOutcome {
+        JobOutcome(job, state: .awaitingOutcome, kind: .reconcile, outcome: .found, delay: outcomeDeadline, callSID: callSID)
     }
 
     /// in_doubt -> retrying: Twilio has no such call; dialed again after `delay`.

@@ -3,52 +3,94 @@ import Logging
 import PostgresNIO
 
 extension JobStore {
-    /// Stores one status callback, once, in one statement: the event row (keyed by call SID and sequence number, so a
-    /// repeat is a no-op), and the call's outcome row moved forward only (a status of lower rank than the one stored
-    /// changes nothing but its own event row). A callback naming a job this database does not hold is kept with no job.
+    /// Stores one status callback (see ``record(_:)-([StatusCallback])``).
     /// - Returns: `false` when the callback had been stored already.
     @discardableResult
     public func record(_ callback: StatusCallback) async throws -> Bool {
-        let at = callback.timestamp ?? Date()
-        let status = callback.status.rawValue, rank = callback.status.rank
-        let rows = try await client.query("""
-            WITH job AS (
-                SELECT id FROM call_jobs WHERE id = \(callback.jobID ?? -1)
-            ), event AS (
-                INSERT INTO call_events (call_sid, sequence_number, job_id, attempt, call_status, answered_by, sip_response_code, call_duration, event_at)
-                VALUES (\(callback.callSID), \(callback.sequenceNumber), (SELECT id FROM job), \(callback.attempt)::int, \(status),
-                        \(callback.answeredBy)::text, \(callback.sipResponseCode)::int, \(callback.callDuration)::int, \(at))
-                ON CONFLICT (call_sid, sequence_number) DO NOTHING
-                RETURNING call_sid, job_id
-            ), outcome AS (
-                INSERT INTO call_outcomes AS o (call_sid, job_id, attempt, call_status, status_rank, answered_by, sip_response_code, call_duration,
-                                                initiated_at, ringing_at, answered_at, ended_at)
-                SELECT e.call_sid, e.job_id, \(callback.attempt)::int, \(status)::text, \(rank)::smallint, \(callback.answeredBy)::text,
-                       \(callback.sipResponseCode)::int, \(callback.callDuration)::int,
-                       CASE WHEN \(status)::text = 'initiated' THEN \(at)::timestamptz END, CASE WHEN \(status)::text = 'ringing' THEN \(at)::timestamptz END,
-                       CASE WHEN \(status)::text = 'in-progress' THEN \(at)::timestamptz END, CASE WHEN \(rank)::int = 4 THEN \(at)::timestamptz END
-                FROM event e
-                ON CONFLICT (call_sid) DO UPDATE SET
-                    call_status = CASE WHEN excluded.status_rank > o.status_rank THEN excluded.call_status ELSE o.call_status END,
-                    status_rank = greatest(o.status_rank, excluded.status_rank),
-                    job_id = coalesce(o.job_id, excluded.job_id),
-                    attempt = coalesce(o.attempt, excluded.attempt),
-                    answered_by = coalesce(excluded.answered_by, o.answered_by),
-                    sip_response_code = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.sip_response_code, o.sip_response_code)
-                                             ELSE o.sip_response_code END,
-                    call_duration = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.call_duration, o.call_duration)
-                                         ELSE o.call_duration END,
-                    initiated_at = coalesce(o.initiated_at, excluded.initiated_at),
-                    ringing_at = coalesce(o.ringing_at, excluded.ringing_at),
-                    answered_at = coalesce(o.answered_at, excluded.answered_at),
-                    ended_at = coalesce(o.ended_at, excluded.ended_at),
-                    updated_at = now()
-            )
-            SELECT count(*)::bigint FROM event
-            """, logger: logger)
-        for try await stored in rows.decode(Int.self) { return stored > 0 }
-        return false
+        try await record([callback]).first ?? false
     }
+
+    /// Stores many status callbacks in one statement (the receiver's group commit): the event rows, keyed by call SID
+    /// and sequence number so a repeat is a no-op, and each call's outcome row moved forward only (a status of lower
+    /// rank than the one stored changes nothing but its own event row). Callbacks of one call in the same batch are
+    /// folded first (one upsert per call). A callback naming a job this database does not hold is kept with no job.
+    /// - Returns: for each callback, in order, whether it was new.
+    public func record(_ callbacks: [StatusCallback], source: String = "callback") async throws -> [Bool] {
+        guard !callbacks.isEmpty else { return [] }
+        var binds = PostgresBindings(capacity: 12)
+        binds.append(Array(0..<callbacks.count))
+        binds.append(callbacks.map(\.callSID))
+        binds.append(callbacks.map(\.sequenceNumber))
+        binds.append(callbacks.map { $0.jobID ?? -1 })
+        binds.append(callbacks.map { $0.attempt ?? -1 })
+        binds.append(callbacks.map(\.status.rawValue))
+        binds.append(callbacks.map(\.status.rank))
+        binds.append(callbacks.map { $0.answeredBy ?? "" })
+        binds.append(callbacks.map { $0.sipResponseCode ?? -1 })
+        binds.append(callbacks.map { $0.callDuration ?? -1 })
+        binds.append(callbacks.map { ($0.timestamp ?? Date()).timeIntervalSince1970 })
+        binds.append(source)
+        let rows = try await client.query(Self.recordCallbacksStatement.query(binds), logger: logger)
+        var stored = [Bool](repeating: false, count: callbacks.count)
+        for try await index in rows.decode(Int.self) where index >= 0 && index < stored.count { stored[index] = true }
+        return stored
+    }
+
+    /// The callbacks write (see ``record(_:source:)``): one array per field, `$12` the source.
+    static let recordCallbacksStatement = SQLStatement(
+        name: "record_callbacks",
+        parameters: ["indexes", "call_sids", "sequence_numbers", "job_ids", "attempts", "statuses", "ranks", "answered_by", "sip_codes",
+                     "durations", "event_epochs", "source"],
+        text: """
+        WITH c AS (
+            SELECT DISTINCT ON (sid, seq) *
+            FROM unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::int[], $8::text[], $9::int[],
+                        $10::int[], $11::float8[])
+                 AS c(i, sid, seq, job, attempt, status, rank, answered_by, sip, duration, at)
+            ORDER BY sid, seq, i
+        ), event AS (
+            INSERT INTO call_events (call_sid, sequence_number, job_id, attempt, call_status, answered_by, sip_response_code, call_duration,
+                                     event_at, source)
+            SELECT c.sid, c.seq, (SELECT j.id FROM call_jobs j WHERE j.id = c.job), NULLIF(c.attempt, -1), c.status, NULLIF(c.answered_by, ''),
+                   NULLIF(c.sip, -1), NULLIF(c.duration, -1), to_timestamp(c.at), $12
+            FROM c
+            ON CONFLICT (call_sid, sequence_number) DO NOTHING
+            RETURNING call_sid, sequence_number, job_id
+        ), new AS (
+            SELECT c.*, e.job_id FROM c JOIN event e ON e.call_sid = c.sid AND e.sequence_number = c.seq
+        ), folded AS (
+            SELECT sid, max(job_id) AS job_id, max(NULLIF(attempt, -1)) AS attempt,
+                   (array_agg(status ORDER BY rank DESC, seq DESC))[1] AS status, max(rank) AS rank,
+                   (array_agg(NULLIF(answered_by, '') ORDER BY rank DESC, seq DESC) FILTER (WHERE answered_by <> ''))[1] AS answered_by,
+                   (array_agg(sip ORDER BY rank DESC, seq DESC) FILTER (WHERE sip >= 0))[1] AS sip,
+                   (array_agg(duration ORDER BY rank DESC, seq DESC) FILTER (WHERE duration >= 0))[1] AS duration,
+                   min(to_timestamp(at)) FILTER (WHERE status = 'initiated') AS initiated_at,
+                   min(to_timestamp(at)) FILTER (WHERE status = 'ringing') AS ringing_at,
+                   min(to_timestamp(at)) FILTER (WHERE status = 'in-progress') AS answered_at,
+                   min(to_timestamp(at)) FILTER (WHERE rank = 4) AS ended_at
+            FROM new GROUP BY sid
+        ), outcome AS (
+            INSERT INTO call_outcomes AS o (call_sid, job_id, attempt, call_status, status_rank, answered_by, sip_response_code, call_duration,
+                                            initiated_at, ringing_at, answered_at, ended_at)
+            SELECT sid, job_id, attempt, status, rank, answered_by, sip, duration, initiated_at, ringing_at, answered_at, ended_at FROM folded
+            ON CONFLICT (call_sid) DO UPDATE SET
+                call_status = CASE WHEN excluded.status_rank > o.status_rank THEN excluded.call_status ELSE o.call_status END,
+                status_rank = greatest(o.status_rank, excluded.status_rank),
+                job_id = coalesce(o.job_id, excluded.job_id),
+                attempt = coalesce(o.attempt, excluded.attempt),
+                answered_by = coalesce(excluded.answered_by, o.answered_by),
+                sip_response_code = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.sip_response_code, o.sip_response_code)
+                                         ELSE o.sip_response_code END,
+                call_duration = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.call_duration, o.call_duration)
+                                     ELSE o.call_duration END,
+                initiated_at = coalesce(o.initiated_at, excluded.initiated_at),
+                ringing_at = coalesce(o.ringing_at, excluded.ringing_at),
+                answered_at = coalesce(o.answered_at, excluded.answered_at),
+                ended_at = coalesce(o.ended_at, excluded.ended_at),
+                updated_at = now()
+        )
+        SELECT i FROM new
+        """)
 
     /// A call's outcome as its callbacks left it, `nil` before any arrived.
     public func callOutcome(callSID: String) async throws -> CallOutcomeRecord? {

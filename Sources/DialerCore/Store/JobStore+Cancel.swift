@@ -51,14 +51,14 @@ extension JobStore {
             SELECT state, count(*)::bigint FROM call_jobs
             WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
               AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-              AND (\(ids)::bigint[] IS NOT NULL OR state NOT IN ('dialed', 'failed', 'cancelled'))
+              AND (\(ids)::bigint[] IS NOT NULL OR state NOT IN ('completed', 'dialed', 'failed', 'cancelled'))
             GROUP BY state
             """, logger: logger)
         for try await (raw, count) in rows.decode((String, Int).self) {
             switch JobState(rawValue: raw) {
-            case .active, .inDoubt: result.inFlight += count
+            case .active, .inDoubt, .awaitingOutcome: result.inFlight += count
             case .queued, .deferred, .retrying, .paused: if dryRun { result.cancelled += count }
-            case .dialed, .failed, .cancelled, nil: result.alreadyFinished += count
+            case .completed, .dialed, .failed, .cancelled, nil: result.alreadyFinished += count
             }
         }
         if case .jobs(let requested) = selection {

@@ -11,7 +11,7 @@ public struct PruneResult: Sendable, Hashable, Codable {
 }
 
 extension JobStore {
-    /// Deletes finished jobs (dialed, failed, cancelled) that finished more than `olderThan` ago, with their attempt rows,
+    /// Deletes finished jobs (completed, dialed, failed, cancelled) that finished more than `olderThan` ago, with their attempt rows,
     /// oldest first, `batchSize` jobs per statement; each batch is its own short transaction and skips locked rows, so
     /// pruning never blocks a claim. Waiting, active and in-doubt jobs are never touched, however old.
     /// Note: a pruned job's idempotency key can be used again.

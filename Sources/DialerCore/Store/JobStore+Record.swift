@@ -51,9 +51,9 @@ extension JobStore {
                 attempt = j.attempt - o.refund::int,
                 run_at = CASE WHEN o.delay >= 0 THEN now() + make_interval(secs => o.delay) ELSE j.run_at END,
                 twilio_call_sid = coalesce(NULLIF(o.sid, ''), j.twilio_call_sid),
-                last_error = CASE WHEN o.state = 'dialed' THEN NULL WHEN o.error <> '' THEN o.error::jsonb ELSE j.last_error END,
+                last_error = CASE WHEN o.state = 'awaiting_outcome' THEN NULL WHEN o.error <> '' THEN o.error::jsonb ELSE j.last_error END,
                 lease_owner = NULL, lease_expires_at = NULL,
-                finished_at = CASE WHEN o.state IN ('dialed', 'failed', 'cancelled') THEN now() END,
+                finished_at = CASE WHEN o.state IN ('completed', 'dialed', 'failed', 'cancelled') THEN now() END,
                 updated_at = now()
             FROM o
             WHERE j.id = o.id AND j.state IN ('active', 'in_doubt') AND j.lease_owner = $14 AND j.attempt = o.attempt

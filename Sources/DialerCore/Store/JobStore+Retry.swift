@@ -37,7 +37,7 @@ public struct RetryResult: Sendable, Hashable, Codable {
 
 extension JobStore {
     /// Puts failed jobs back in the queue, due now, with a fresh attempt budget (their `max_attempts` again on top of the
-    /// attempts spent). Only `failed` jobs: a dialed job is never dialed again. The dial-time gate still checks every
+    /// attempts spent). Only `failed` jobs: a completed job is never dialed again. The dial-time gate still checks every
     /// retried job (do-not-call lists, calling hours, verification), so a retry cannot get around compliance. Jobs past
     /// their `expires_at` are skipped. A retried job in a paused scope waits parked.
     public func retryFailed(_ filter: RetryFilter, by operatorID: String, dryRun: Bool = false) async throws -> RetryResult {

@@ -23,6 +23,7 @@ extension JobStore {
                 SELECT tenant_id, campaign_id, state, run_at FROM call_jobs WHERE state IN ('queued', 'deferred', 'retrying', 'paused')
                 UNION ALL SELECT tenant_id, campaign_id, state, run_at FROM call_jobs WHERE state = 'active'
                 UNION ALL SELECT tenant_id, campaign_id, state, run_at FROM call_jobs WHERE state = 'in_doubt'
+                UNION ALL SELECT tenant_id, campaign_id, state, run_at FROM call_jobs WHERE state = 'awaiting_outcome'
                 UNION ALL SELECT tenant_id, campaign_id, state, run_at FROM call_jobs
                           WHERE finished_at > now() - make_interval(secs => \(finishedWindow.seconds))
             )
@@ -123,6 +124,8 @@ public struct QueueDepth: Sendable, Hashable {
     /// Seconds since the oldest due job's run_at; 0 when nothing is due.
     public var oldestDueAgeSeconds: Double
     public var pausedScopes: Int
+    /// Jobs waiting for a call outcome past their deadline (no final callback came; the sweeper looks them up).
+    public var outcomesOverdue: Int = 0
 }
 
 extension JobStore {
@@ -131,6 +134,8 @@ extension JobStore {
             SELECT state, count(*)::bigint FROM call_jobs WHERE state IN ('queued', 'deferred', 'retrying', 'paused') GROUP BY state
             UNION ALL SELECT 'active', count(*)::bigint FROM call_jobs WHERE state = 'active'
             UNION ALL SELECT 'in_doubt', count(*)::bigint FROM call_jobs WHERE state = 'in_doubt'
+            UNION ALL SELECT 'awaiting_outcome', count(*)::bigint FROM call_jobs WHERE state = 'awaiting_outcome'
+            UNION ALL SELECT '#outcomes_overdue', count(*)::bigint FROM call_jobs WHERE state = 'awaiting_outcome' AND run_at <= now()
             UNION ALL SELECT '#paused_scopes', count(*)::bigint FROM queue_pauses
             UNION ALL SELECT '#oldest_due_ms', coalesce(greatest(0, extract(epoch FROM now() - min(oldest)) * 1000), 0)::bigint
                 FROM generate_series(0, 9) AS p(priority)
@@ -143,6 +148,7 @@ extension JobStore {
         for try await (key, count) in rows.decode((String, Int).self) {
             switch key {
             case "#paused_scopes": depth.pausedScopes = count
+            case "#outcomes_overdue": depth.outcomesOverdue = count
             case "#oldest_due_ms": depth.oldestDueAgeSeconds = Double(count) / 1000
             default: if let state = JobState(rawValue: key) { depth.byState[state] = count }
             }

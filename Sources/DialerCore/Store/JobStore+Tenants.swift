@@ -37,14 +37,15 @@ extension JobStore {
     public func job(_ id: Int64) async throws -> JobSnapshot? {
         let rows = try await client.query("""
             SELECT id, tenant_id, state, attempt, max_attempts, twilio_call_sid, last_error::text,
-                   extract(epoch FROM run_at - now())::float8, destination, campaign_id
+                   extract(epoch FROM run_at - now())::float8, destination, campaign_id, last_outcome
             FROM call_jobs WHERE id = \(id)
             """, logger: logger)
-        for try await (id, tenant, state, attempt, maxAttempts, sid, error, runIn, destination, campaign) in rows.decode(
-            (Int64, String, String, Int, Int, String?, String?, Double, String, String?).self)
+        for try await (id, tenant, state, attempt, maxAttempts, sid, error, runIn, destination, campaign, lastOutcome) in rows.decode(
+            (Int64, String, String, Int, Int, String?, String?, Double, String, String?, String?).self)
         {
             return JobSnapshot(id: id, tenantID: tenant, state: JobState(rawValue: state) ?? .queued, attempt: attempt, maxAttempts: maxAttempts,
-                               callSID: sid, lastError: error.flatMap(OpenPhnError.parse), runInSeconds: runIn, destination: destination, campaignID: campaign)
+                               callSID: sid, lastError: error.flatMap(OpenPhnError.parse), runInSeconds: runIn, destination: destination, campaignID: campaign,
+                               lastOutcome: lastOutcome)
         }
         return nil
     }
@@ -82,6 +83,8 @@ public struct JobSnapshot: Sendable, Hashable {
     public let runInSeconds: Double
     public let destination: String
     public let campaignID: String?
+    /// How its latest call ended (`call_jobs.last_outcome`), once known.
+    public var lastOutcome: String? = nil
 }
 
 /// One row of `call_attempts`.

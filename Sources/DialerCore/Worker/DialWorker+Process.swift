@@ -40,8 +40,9 @@ extension DialWorker {
         let stopping = Task.isShuttingDownGracefully || Task.isCancelled
         var step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: nil, using: &random)
         if case .dial = step {
-            let result = await dial(call)
-            step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: result, using: &random)
+            let policy = await policies.policy(tenant: call.tenantID, campaign: call.campaignID)
+            let result = await dial(call, policy: policy)
+            step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: result, policy: policy, using: &random)
         }
         // With Twilio's answer in hand the transition always records; were it ever to ask for a second dial, the job
         // goes in doubt (reconciled with Twilio) rather than dialed twice.
@@ -60,11 +61,11 @@ extension DialWorker {
     }
 
     /// Sends Create Call and measures it; a 429 slows the whole subaccount, for every worker.
-    private func dial(_ call: ClaimedCall) async -> DialOutcome {
+    private func dial(_ call: ClaimedCall, policy: CampaignPolicy) async -> DialOutcome {
         let clock = ContinuousClock()
         let sent = clock.now
         let result = await twilio.createCall(subaccountSID: call.subaccountSID ?? "", to: call.destination, from: call.callerE164,
-                                             jobID: call.jobID, attempt: call.attempt, logger: logger)
+                                             jobID: call.jobID, attempt: call.attempt, policy: policy, logger: logger)
         switch result {
         case .dialed: metrics.twilioRequest(clock.now - sent, httpStatus: 201)
         case .failed(let failure):
@@ -95,7 +96,7 @@ extension DialWorker {
         let message: Logger.Message =
             switch (applied, outcome.state) {
             case (false, _): "outcome not applied: the lease was lost before it was recorded"
-            case (_, .dialed): "dialed"
+            case (_, .awaitingOutcome): "dialed"
             case (_, .failed): "failed"
             case (_, .retrying): "retry scheduled"
             case (_, .deferred): "deferred by gate"

@@ -31,10 +31,14 @@ public struct DialWorker: Service, CustomStringConvertible {
     /// The pure decisions of a job's path (``DialTransition``), built once from the configuration.
     let transition: DialTransition
     let accounting: OutcomeAccounting
+    /// The campaign policies (ring time, time limit, machine detection at dial time; retries after the outcome).
+    public let policies: PolicyBook
+    /// Applies the final status of calls whose callback beat this worker's own write of the 201, and the sweeper's finds.
+    let settler: OutcomeSettler
 
     public init(
         store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(),
-        metrics: DialerMetrics = DialerMetrics(), logger: Logger
+        metrics: DialerMetrics = DialerMetrics(), policies: PolicyBook? = nil, logger: Logger
     ) {
         self.store = store
         self.metrics = metrics
@@ -49,6 +53,11 @@ public struct DialWorker: Service, CustomStringConvertible {
                            logger: logger)
         self.transition = DialTransition(configuration)
         self.accounting = OutcomeAccounting(stats: stats, metrics: metrics)
+        let policies = policies ?? PolicyBook(store: store, logger: logger)
+        self.policies = policies
+        self.settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(callHours: configuration.gate.callHours),
+                                      metrics: metrics, actor: configuration.workerID,
+                                      logger: logger)
     }
 
     /// Short, and free of secrets: service-lifecycle logs every service's description at start (a default description
@@ -58,8 +67,14 @@ public struct DialWorker: Service, CustomStringConvertible {
     }
 
     /// The maintenance every worker fleet needs beside its dial workers, as services of their own: lease recovery and
-    /// reconciliation of in-doubt jobs. List them before the worker in a `ServiceGroup`, so they stop after it.
-    public func maintenanceServices() -> [any Service] { [leaseRecovery, reconciler] }
+    /// reconciliation of in-doubt jobs, and the sweeper of calls whose final callback never came. List them before the
+    /// worker in a `ServiceGroup`, so they stop after it.
+    public func maintenanceServices() -> [any Service] { [leaseRecovery, reconciler, sweeper] }
+
+    /// The sweeper of calls past their outcome deadline, through this worker's Twilio client.
+    public var sweeper: OutcomeSweeper {
+        OutcomeSweeper(store: store, twilio: twilio, settler: settler, configuration: configuration, metrics: metrics, logger: logger)
+    }
 
     /// Lease recovery for this worker's database, counted in its stats and metrics.
     public var leaseRecovery: LeaseRecoveryService {
@@ -80,7 +95,12 @@ public struct DialWorker: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
-        let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger)
+        let settler = self.settler
+        let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger) { store, callSIDs in
+            // A final callback that beat this write found the job still active and was only stored: settle it now.
+            let early = try await store.jobsWithFinalOutcome(callSIDs: callSIDs)
+            if !early.isEmpty { try await settler.settle(jobIDs: early) }
+        }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         logger.info("worker started", metadata: [
             "concurrency": "\(configuration.concurrency)", "claim_batch": "\(configuration.claimBatch)", "lease": "\(configuration.lease)",

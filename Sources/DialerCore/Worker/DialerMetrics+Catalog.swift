@@ -24,6 +24,10 @@ extension DialerMetrics {
         "dialer_retention_pruned_total": "Rows deleted by retention, by table.",
         "dialer_retention_last_run_timestamp_seconds": "Unix time this process last finished a retention pass.",
         "dialer_ready": "1 while /readyz would answer 200, else 0.",
+        "dialer_call_outcomes_total": "Calls whose final status was applied to their job, by result (human, unknown, completed, machine, busy, no_answer, failed, canceled).",
+        "dialer_settlements_total": "What the campaign policy made of each call outcome, by decision (contact, retry, exhausted, not_retried, invalid_number, declined, canceled, expired).",
+        "dialer_outcome_lookups_total": "Sweeper lookups of calls with no final callback past their deadline, by result (stored, final, in_progress, unreachable).",
+        "dialer_outcomes_overdue": "Jobs waiting for a call outcome past their deadline (no final callback), as last read from the database.",
         "dialer_status_callbacks_total": "Twilio status callbacks answered by dialer serve, by result (stored, duplicate, bad_signature, malformed, error).",
     ]
 }

@@ -22,6 +22,7 @@ public final class DialerMetrics: Sendable {
     let oldestDueAge: Gauge
     let pausedScopes: Gauge
     let retentionLastRun: Gauge
+    let outcomesOverdue: Gauge
 
     /// - Parameter factory: the backend; tests pass their own Prometheus registry's factory.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -38,6 +39,7 @@ public final class DialerMetrics: Sendable {
         oldestDueAge = Gauge(label: "dialer_queue_oldest_due_age_seconds", factory: factory)
         pausedScopes = Gauge(label: "dialer_queue_paused_scopes", factory: factory)
         retentionLastRun = Gauge(label: "dialer_retention_last_run_timestamp_seconds", factory: factory)
+        outcomesOverdue = Gauge(label: "dialer_outcomes_overdue", factory: factory)
     }
 
     /// A labelled counter, made once per label value (the label sets are small and bounded: codes and classes).
@@ -74,6 +76,12 @@ public final class DialerMetrics: Sendable {
     func released(reason: String) { counter("dialer_jobs_released_total", "reason", reason).increment() }
     /// A status callback answered by `dialer serve`: stored, duplicate, bad_signature, malformed, error.
     public func callbackReceived(result: String) { counter("dialer_status_callbacks_total", "result", result).increment() }
+    /// A call's final status applied to its job (once per call, by whichever process settled it).
+    public func settled(_ settlement: Settlement) {
+        counter("dialer_call_outcomes_total", "result", settlement.result.name).increment()
+        counter("dialer_settlements_total", "decision", settlement.detail["decision"]?.stringValue ?? "unknown").increment()
+    }
+    func outcomeLookup(result: String) { counter("dialer_outcome_lookups_total", "result", result).increment() }
     func reconciled(result: String) { counter("dialer_reconciliations_total", "result", result).increment() }
     public func pruned(table: String, _ count: Int) { counter("dialer_retention_pruned_total", "table", table).increment(by: count) }
 
@@ -102,6 +110,7 @@ public final class DialerMetrics: Sendable {
             Gauge(label: "dialer_queue_jobs", dimensions: [("state", state.rawValue)], factory: factory).record(depth.byState[state] ?? 0)
         }
         oldestDueAge.record(depth.oldestDueAgeSeconds)
+        outcomesOverdue.record(depth.outcomesOverdue)
         pausedScopes.record(depth.pausedScopes)
     }
 

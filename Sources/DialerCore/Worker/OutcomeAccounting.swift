@@ -16,18 +16,18 @@ struct OutcomeAccounting: Sendable {
         }
         let code = outcome.error?.error.rawValue ?? "unknown"
         switch outcome.state {
-        case .dialed: metrics.dialed(path: reconciling ? "reconcile" : "dial")
+        case .awaitingOutcome: metrics.dialed(path: reconciling ? "reconcile" : "dial")
         case .retrying: metrics.retried(class: outcome.retryClass)
         case .failed: metrics.failed(error: code)
         case .deferred: metrics.deferred(reason: code)
         case .queued: metrics.released(reason: outcome.kind == .pace ? "pacing" : "shutdown")
         case .inDoubt: if !reconciling { metrics.wentInDoubt() }
-        case .paused, .active, .cancelled: break
+        case .paused, .active, .cancelled, .completed, .dialed: break
         }
         stats.update { counts in
             if reconciling { counts.reconciled += 1 }
             switch outcome.state {
-            case .dialed: counts.dialed += 1
+            case .awaitingOutcome: counts.dialed += 1
             case .retrying:
                 counts.retried += 1
                 counts.retriedByKind[outcome.retryClass, default: 0] += 1
@@ -37,7 +37,7 @@ struct OutcomeAccounting: Sendable {
             case .deferred: counts.deferred += 1
             case .queued: counts.released += 1
             case .inDoubt: if !reconciling { counts.inDoubt += 1 }
-            case .paused, .active, .cancelled: break
+            case .paused, .active, .cancelled, .completed, .dialed: break
             }
         }
     }

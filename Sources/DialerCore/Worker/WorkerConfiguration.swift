@@ -34,6 +34,13 @@ public struct WorkerConfiguration: Sendable {
     /// Shifts the instant the gate evaluates calling hours at, relative to the database clock. Zero in production;
     /// the CLI sets it only for demos and tests against a loopback Twilio (`DIALER_GATE_TIME`), never against Twilio.
     public var gateClockOffset: Duration = .zero
+    /// Added to a call's ring time and time limit to make its outcome deadline: past it, a call with no final status
+    /// callback is looked up at Twilio by the sweeper (`DIALER_OUTCOME_GRACE`).
+    public var outcomeGrace: Duration = .seconds(120)
+    /// How often this worker looks for calls past their outcome deadline (jittered), and how long a looked-up call that
+    /// is still going waits before it is looked up again.
+    public var sweepInterval: Duration = .seconds(5)
+    public var sweepRecheck: Duration = .seconds(60)
     /// Claim only this tenant's jobs (`dialer drain --tenant`); `nil`: every tenant.
     public var tenantScope: String?
     /// Claim only this campaign's jobs (`dialer drain --campaign`); `nil`: every campaign.

@@ -15,7 +15,7 @@ extension Fixture {
 
     /// Puts enqueued jobs into `state`, with what the table's invariants ask of that state: a lease for `active`; the
     /// state it was parked from for `paused`; `finished_at` (kept if set) for a final state; a call SID and no error
-    /// for `dialed`; at least one attempt spent for `retrying`, `active`, `in_doubt` and `dialed`. Nothing else of the
+    /// for `awaiting_outcome`, `completed` and `dialed`; at least one attempt spent for `retrying`, `active`, `in_doubt` and those. Nothing else of the
     /// job's history is invented: no `call_attempts` rows, no `last_error`.
     /// - Parameters:
     ///   - runIn: moves `run_at` to now plus this (negative: overdue); otherwise it stays, or follows `createdAgo`.
@@ -37,10 +37,10 @@ extension Fixture {
                         THEN CASE WHEN state IN ('queued', 'deferred', 'retrying') THEN state ELSE coalesce(paused_from, 'queued') END END,
                     lease_owner = CASE WHEN \(target) = 'active' THEN coalesce(lease_owner, 'test-factory') END,
                     lease_expires_at = CASE WHEN \(target) = 'active' THEN coalesce(lease_expires_at, now() + interval '60 seconds') END,
-                    attempt = CASE WHEN \(target) IN ('retrying', 'active', 'in_doubt', 'dialed') THEN greatest(attempt, 1) ELSE attempt END,
-                    twilio_call_sid = CASE WHEN \(target) = 'dialed' THEN coalesce(twilio_call_sid, 'CA' || md5(id::text)) ELSE twilio_call_sid END,
-                    last_error = CASE WHEN \(target) = 'dialed' THEN NULL ELSE last_error END,
-                    finished_at = CASE WHEN \(target) IN ('dialed', 'failed', 'cancelled')
+                    attempt = CASE WHEN \(target) IN ('retrying', 'active', 'in_doubt', 'awaiting_outcome', 'completed', 'dialed') THEN greatest(attempt, 1) ELSE attempt END,
+                    twilio_call_sid = CASE WHEN \(target) IN ('awaiting_outcome', 'completed', 'dialed') THEN coalesce(twilio_call_sid, 'CA' || md5(id::text)) ELSE twilio_call_sid END,
+                    last_error = CASE WHEN \(target) IN ('awaiting_outcome', 'completed', 'dialed') THEN NULL ELSE last_error END,
+                    finished_at = CASE WHEN \(target) IN ('completed', 'dialed', 'failed', 'cancelled')
                         THEN coalesce(now() - make_interval(secs => \(finishedAgo)), finished_at, now()) END,
                     run_at = coalesce(now() + make_interval(secs => \(runIn)), now() - make_interval(secs => \(createdAgo)), run_at),
                     created_at = coalesce(now() - make_interval(secs => \(createdAgo)), created_at),

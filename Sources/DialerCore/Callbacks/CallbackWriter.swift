@@ -1,0 +1,87 @@
+import Logging
+import ServiceLifecycle
+
+/// Group commit for status callbacks: each request hands its callback here and waits until it is durable; one
+/// statement stores everything that arrived while the previous one ran (four callbacks a call must not mean four
+/// transactions a call). Only then is Twilio answered 2xx, so a callback answered 2xx is never lost, even to a SIGKILL.
+/// The final ones of a batch are then applied to their jobs (``OutcomeSettler``); if that fails, nothing is lost: the
+/// sweeper applies stored outcomes at the job's deadline.
+public actor CallbackWriter: Service, CustomStringConvertible {
+    private let store: JobStore
+    private let settler: OutcomeSettler
+    private let logger: Logger
+    private var pending: [(callback: StatusCallback, done: CheckedContinuation<Result<Bool, any Error>, Never>)] = []
+    private var wakeFlusher: CheckedContinuation<Void, Never>?
+    private var stopping = false
+    static let maxBatch = 1_000
+
+    public init(store: JobStore, settler: OutcomeSettler, logger: Logger) {
+        self.store = store
+        self.settler = settler
+        self.logger = logger
+    }
+
+    public nonisolated var description: String { "CallbackWriter(batch: \(Self.maxBatch))" }
+
+    /// Stores `callback` durably; returns `false` when it had been stored already (a repeat). Throws when the database
+    /// did not take it (the caller answers 503, which Twilio retries once).
+    public func write(_ callback: StatusCallback) async throws -> Bool {
+        let result = await withCheckedContinuation { continuation in
+            pending.append((callback, continuation))
+            wakeFlusher?.resume()
+            wakeFlusher = nil
+        }
+        return try result.get()
+    }
+
+    /// The flusher; on graceful shutdown it writes what is pending and returns (list it before the HTTP server in the
+    /// group, so the server stops taking requests first).
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await flushLoop()
+            } onGracefulShutdown: {
+                Task { await self.stop() }
+            }
+        } onCancel: {
+            Task { await self.stop() }
+        }
+    }
+
+    private func stop() {
+        stopping = true
+        wakeFlusher?.resume()
+        wakeFlusher = nil
+    }
+
+    private func flushLoop() async {
+        while true {
+            if pending.isEmpty {
+                if stopping || Task.isCancelled { return }
+                await withCheckedContinuation { wakeFlusher = $0 }
+                continue
+            }
+            let batch = Array(pending.prefix(Self.maxBatch))
+            pending.removeFirst(batch.count)
+            let callbacks = batch.map(\.callback)
+            let stored: [Bool]
+            do {
+                let store = self.store
+                stored = try await withTimeout(.seconds(5), what: "storing status callbacks") { try await store.record(callbacks) }
+            } catch {
+                for entry in batch { entry.done.resume(returning: .failure(error)) }
+                continue
+            }
+            for (entry, new) in zip(batch, stored) { entry.done.resume(returning: .success(new)) }
+            let ended = zip(callbacks, stored).compactMap { callback, new in new && callback.status.isFinal ? callback.jobID : nil }
+            guard !ended.isEmpty else { continue }
+            do {
+                try await settler.settle(jobIDs: ended)
+            } catch {
+                logger.warning("applying call outcomes failed; the sweeper applies them at their deadline", metadata: [
+                    "jobs": "\(ended.count)", "error": "\(String(reflecting: error))",
+                ])
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+-- 0008_after_the_dial.sql: a job no longer ends when Twilio answers 201. A 201 only means Twilio queued the call; the
+-- job waits in 'awaiting_outcome' for the call's final status (a status callback, or the sweeper's lookup) and the
+-- campaign policy decides what that outcome makes of it: 'completed' (final), 'retrying' (busy, no answer, a machine,
+-- a transient failure, with dials left) or 'failed' (a bad number, a declined call, the caps reached).
+-- 'dialed' stays a valid final state for the jobs placed before this migration; no new job enters it.
+-- What moves a job into and out of each state is documented once, on JobState (Sources/DialerCore/Store/JobState.swift).
+
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_state_check;
+ALTER TABLE call_jobs ADD CONSTRAINT call_jobs_state_check
+    CHECK (state IN ('queued', 'deferred', 'retrying', 'paused', 'active', 'in_doubt', 'awaiting_outcome',
+                     'completed', 'dialed', 'failed', 'cancelled'));
+-- The two unnamed checks of 0001 (finished_at in the final states; a dialed job has its call SID), named and widened.
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_check1;
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_finished_at;
+ALTER TABLE call_jobs ADD CONSTRAINT call_jobs_finished_at
+    CHECK ((state IN ('completed', 'dialed', 'failed', 'cancelled')) = (finished_at IS NOT NULL));
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_check2;
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_call_sid;
+ALTER TABLE call_jobs ADD CONSTRAINT call_jobs_call_sid
+    CHECK (state NOT IN ('awaiting_outcome', 'completed', 'dialed') OR twilio_call_sid IS NOT NULL);
+
+ALTER TABLE call_jobs ADD COLUMN IF NOT EXISTS last_outcome text;
+ALTER TABLE call_jobs DROP CONSTRAINT IF EXISTS call_jobs_last_outcome;
+ALTER TABLE call_jobs ADD CONSTRAINT call_jobs_last_outcome
+    CHECK (last_outcome IS NULL OR last_outcome IN ('human', 'machine', 'unknown', 'completed', 'busy', 'no_answer', 'failed', 'canceled'));
+COMMENT ON COLUMN call_jobs.last_outcome IS
+    'How the latest call ended, as the campaign policy reads it: human | unknown (answered, AMD could not tell) | completed (answered, no AMD asked) | machine | busy | no_answer | failed | canceled.';
+COMMENT ON COLUMN call_jobs.run_at IS
+    'Waiting states: when the job may be claimed. awaiting_outcome: when the sweeper looks the call up if no final callback came (ring timeout + time limit + margin).';
+
+-- The sweeper reads only the jobs waiting for an outcome, oldest deadline first.
+CREATE INDEX IF NOT EXISTS call_jobs_awaiting_outcome ON call_jobs (run_at) WHERE state = 'awaiting_outcome';
+
+ALTER TABLE call_attempts DROP CONSTRAINT IF EXISTS call_attempts_kind_check;
+ALTER TABLE call_attempts ADD CONSTRAINT call_attempts_kind_check
+    CHECK (kind IN ('dial', 'gate', 'recovery', 'release', 'reconcile', 'pace', 'operator', 'outcome'));
+COMMENT ON COLUMN call_attempts.outcome IS
+    'dial: dialed | retryable | terminal | in_doubt; gate: allow | defer | block; recovery: lease_expired; release: released; reconcile: found | not_found | unreachable; pace: paced; operator: cancelled | retried; outcome: the call''s result (human | unknown | completed | machine | busy | no_answer | failed | canceled), detail says what the policy made of it.';
+
+ALTER TABLE call_events ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'callback';
+ALTER TABLE call_events DROP CONSTRAINT IF EXISTS call_events_source;
+ALTER TABLE call_events ADD CONSTRAINT call_events_source CHECK (source IN ('callback', 'lookup'));
+COMMENT ON COLUMN call_events.source IS 'callback: a status callback Twilio sent; lookup: the sweeper''s GET of the call when no final callback came (sequence_number 1000000).';
+
+CREATE TABLE IF NOT EXISTS campaign_policies (
+    tenant_id   text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    campaign_id text NOT NULL DEFAULT '',
+    policy      jsonb NOT NULL CHECK (jsonb_typeof(policy) = 'object'),
+    updated_by  text NOT NULL DEFAULT '',
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, campaign_id)
+);
+COMMENT ON TABLE campaign_policies IS
+    'What each call outcome makes of a job, per campaign; campaign_id = '''' holds the tenant''s defaults. Only the fields set are stored: a campaign''s value, else the tenant''s, else the built-in default (CampaignPolicy in Sources/DialerCore/Settle).';

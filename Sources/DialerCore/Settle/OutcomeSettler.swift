@@ -1,0 +1,58 @@
+import Logging
+
+/// Applies calls' final statuses to their jobs: reads the facts of the jobs whose call ended (one statement), lets the
+/// campaign policy decide each (``SettleTransition``, pure), and writes every decision in one fenced statement. The
+/// one place settlements are counted and logged, whoever calls it: `dialer serve` after storing final callbacks, the
+/// worker when a final callback beat its own write of the 201, and the sweeper after a lookup.
+public struct OutcomeSettler: Sendable {
+    let store: JobStore
+    let policies: PolicyBook
+    let transition: SettleTransition
+    let metrics: DialerMetrics
+    let logger: Logger
+    /// Who settles, for the attempt rows (`serve`, a worker id).
+    let actor: String
+
+    public init(store: JobStore, policies: PolicyBook, transition: SettleTransition = SettleTransition(), metrics: DialerMetrics,
+                actor: String, logger: Logger)
+    {
+        self.store = store
+        self.policies = policies
+        self.transition = transition
+        self.metrics = metrics
+        self.actor = actor
+        self.logger = logger
+    }
+
+    /// Settles those of `jobIDs` that wait for an outcome whose final status is stored; the others are left alone.
+    /// - Returns: the settlements that moved a job.
+    @discardableResult
+    public func settle(jobIDs: [Int64]) async throws -> [Settlement] {
+        let calls = try await store.settledCalls(jobIDs)
+        guard !calls.isEmpty else { return [] }
+        var settlements: [Settlement] = []
+        settlements.reserveCapacity(calls.count)
+        for call in calls {
+            let policy = await policies.policy(tenant: call.tenantID, campaign: call.campaignID)
+            settlements.append(transition.settle(call, policy: policy))
+        }
+        let moved = try await store.apply(settlements, actor: actor)
+        let applied = settlements.filter { moved.contains($0.jobID) }
+        for settlement in applied {
+            metrics.settled(settlement)
+            if let error = settlement.error { metrics.failed(error: error.error.rawValue) }
+        }
+        if logger.logLevel <= .info {
+            for settlement in applied {
+                var metadata: Logger.Metadata = [
+                    "job.id": "\(settlement.jobID)", "call.sid": "\(settlement.callSID)", "result": "\(settlement.result.name)",
+                    "state": "\(settlement.state.rawValue)", "decision": "\(settlement.detail["decision"]?.stringValue ?? "-")",
+                ]
+                if let at = settlement.runAt { metadata["next_dial_at"] = "\(DialGate.iso(at))" }
+                if let error = settlement.error { metadata["error.code"] = "\(error.error.rawValue)" }
+                logger.info("call outcome applied", metadata: metadata)
+            }
+        }
+        return applied
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+extension JobStore {
+    /// The jobs among `jobIDs` still waiting for their call's outcome whose final status is stored, with the facts the
+    /// policy decides on (``SettledCall``), in one statement. A job whose call has no final status yet is left out.
+    public func settledCalls(_ jobIDs: [Int64]) async throws -> [SettledCall] {
+        guard !jobIDs.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT j.id, j.tenant_id, j.campaign_id, j.destination, j.twilio_call_sid, j.attempt, j.max_attempts, j.expires_at,
+                   to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
+                   o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
+                   d.dials, d.recent, d.oldest, coalesce(r.results, '{}'), now()
+            FROM call_jobs j
+            JOIN call_outcomes o ON o.call_sid = j.twilio_call_sid AND o.status_rank = \(CallStatus.completed.rank)
+            JOIN tenants t ON t.id = j.tenant_id
+            CROSS JOIN LATERAL (
+                SELECT count(*)::bigint AS dials, count(*) FILTER (WHERE a.recorded_at > now() - interval '24 hours')::bigint AS recent,
+                       min(a.recorded_at) FILTER (WHERE a.recorded_at > now() - interval '24 hours') AS oldest
+                FROM call_attempts a
+                WHERE a.job_id = j.id AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed)
+            ) d
+            CROSS JOIN LATERAL (
+                SELECT array_agg(a.outcome ORDER BY a.id) AS results FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'outcome'
+            ) r
+            WHERE j.id = ANY(\(jobIDs)) AND j.state = 'awaiting_outcome'
+            """, logger: logger)
+        var calls: [SettledCall] = []
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            calls.append(SettledCall(
+                jobID: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self), campaignID: try r[2].decode(String?.self),
+                destination: try r[3].decode(String.self), callSID: try r[4].decode(String.self), attempt: try r[5].decode(Int.self),
+                maxAttempts: try r[6].decode(Int.self), expiresAt: try r[7].decode(Date?.self),
+                tenantWindow: try r[8].decode(String?.self).flatMap(DailyWindow.init),
+                status: CallStatus(rawValue: try r[9].decode(String.self)) ?? .failed, answeredBy: try r[10].decode(String?.self),
+                sipResponseCode: try r[11].decode(Int?.self), callDuration: try r[12].decode(Int?.self), dials: try r[13].decode(Int.self),
+                dialsLast24h: try r[14].decode(Int.self), oldestDialLast24h: try r[15].decode(Date?.self),
+                earlierResults: try r[16].decode([String].self), now: try r[17].decode(Date.self)))
+        }
+        return calls
+    }
+
+    /// Applies settlements in one statement: each job moves only if it still waits for that very call (fenced on the
+    /// state and the call SID, so a callback and the sweeper settling the same call apply once), with its
+    /// `call_attempts` row (kind `outcome`).
+    /// - Parameter actor: who settled (`serve`, a worker id), for the attempt row.
+    /// - Returns: the ids of the jobs that moved.
+    @discardableResult
+    public func apply(_ settlements: [Settlement], actor: String) async throws -> Set<Int64> {
+        guard !settlements.isEmpty else { return [] }
+        var binds = PostgresBindings(capacity: 9)
+        binds.append(settlements.map(\.jobID))
+        binds.append(settlements.map(\.callSID))
+        binds.append(settlements.map(\.attempt))
+        binds.append(settlements.map(\.state.rawValue))
+        binds.append(settlements.map { $0.runAt.map { $0.timeIntervalSince1970 } ?? -1 })
+        binds.append(settlements.map { $0.error?.jsonText ?? "" })
+        binds.append(settlements.map(\.result.name))
+        binds.append(settlements.map { JSONValue.object($0.detail).jsonText })
+        binds.append(actor)
+        let rows = try await client.query(Self.settleStatement.query(binds), logger: logger)
+        var moved = Set<Int64>()
+        for try await id in rows.decode(Int64.self) { moved.insert(id) }
+        return moved
+    }
+
+    /// The settlement write (see ``apply(_:actor:)``).
+    static let settleStatement = SQLStatement(
+        name: "settle", parameters: ["ids", "call_sids", "attempts", "states", "run_at_epochs", "errors", "results", "details", "actor"],
+        text: """
+        WITH s AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[])
+                 AS s(id, sid, attempt, state, run_at, error, result, detail)
+        ), updated AS (
+            UPDATE call_jobs j
+            SET state = s.state,
+                run_at = CASE WHEN s.run_at >= 0 THEN to_timestamp(s.run_at) ELSE j.run_at END,
+                last_error = CASE WHEN s.error <> '' THEN s.error::jsonb ELSE NULL END,
+                last_outcome = s.result,
+                finished_at = CASE WHEN s.state IN ('completed', 'failed', 'cancelled') THEN now() END,
+                updated_at = now()
+            FROM s
+            WHERE j.id = s.id AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = s.sid
+            RETURNING j.id
+        ), logged AS (
+            INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome, twilio_call_sid, error, detail)
+            SELECT s.id, s.attempt, $9, 'outcome', s.result, s.sid, NULLIF(s.error, '')::jsonb, s.detail::jsonb
+            FROM s JOIN updated ON updated.id = s.id
+        )
+        SELECT id FROM updated
+        """)
+
+    /// Of the jobs just moved to `awaiting_outcome`, those whose call's final status is already stored (a callback that
+    /// beat the worker's own write): they are settled at once instead of at the sweeper's deadline.
+    public func jobsWithFinalOutcome(callSIDs: [String]) async throws -> [Int64] {
+        guard !callSIDs.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT j.id FROM call_outcomes o JOIN call_jobs j ON j.id = o.job_id
+            WHERE o.call_sid = ANY(\(callSIDs)) AND o.status_rank = \(CallStatus.completed.rank)
+              AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = o.call_sid
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Takes up to `limit` jobs whose outcome deadline passed (no final callback came) and moves their deadline
+    /// `recheckIn` ahead, so another sweeper does not take them meanwhile (SKIP LOCKED: sweepers never wait on each
+    /// other). Each comes with its subaccount and whether a final status is stored after all.
+    public func claimOverdueOutcomes(limit: Int, recheckIn: Duration) async throws -> [OverdueCall] {
+        let rows = try await client.query("""
+            WITH due AS (
+                SELECT id FROM call_jobs
+                WHERE state = 'awaiting_outcome' AND run_at <= now()
+                ORDER BY run_at
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE call_jobs j SET run_at = now() + make_interval(secs => \(recheckIn.seconds)), updated_at = now()
+            FROM due, tenants t
+            WHERE j.id = due.id AND t.id = j.tenant_id
+            RETURNING j.id, j.twilio_call_sid, t.twilio_subaccount_sid,
+                      EXISTS (SELECT 1 FROM call_outcomes o WHERE o.call_sid = j.twilio_call_sid AND o.status_rank = \(CallStatus.completed.rank))
+            """, logger: logger)
+        var calls: [OverdueCall] = []
+        for try await (id, sid, subaccount, known) in rows.decode((Int64, String, String?, Bool).self) {
+            calls.append(OverdueCall(jobID: id, callSID: sid, subaccountSID: subaccount, finalStatusStored: known))
+        }
+        return calls
+    }
+
+    /// Jobs waiting for an outcome past their deadline, and the oldest deadline: "callbacks overdue".
+    public func overdueOutcomes() async throws -> (count: Int, oldest: Date?) {
+        let rows = try await client.query("""
+            SELECT count(*)::bigint, min(run_at) FROM call_jobs WHERE state = 'awaiting_outcome' AND run_at <= now()
+            """, logger: logger)
+        for try await (count, oldest) in rows.decode((Int, Date?).self) { return (count, oldest) }
+        return (0, nil)
+    }
+
+    /// Makes waiting jobs (and jobs waiting for an outcome) due now: an operator's "dial now" / "look it up now".
+    /// - Returns: how many moved.
+    @discardableResult
+    public func makeDueNow(_ jobIDs: [Int64]) async throws -> Int {
+        let rows = try await client.query("""
+            UPDATE call_jobs SET run_at = now(), updated_at = now()
+            WHERE id = ANY(\(jobIDs)) AND state IN ('queued', 'deferred', 'retrying', 'awaiting_outcome')
+            RETURNING id
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+}
+
+/// A job whose outcome deadline passed, taken by the sweeper.
+public struct OverdueCall: Sendable, Hashable {
+    public let jobID: Int64
+    public let callSID: String
+    public let subaccountSID: String?
+    /// A final status is stored (it came after the deadline, or its settlement was interrupted): no lookup needed.
+    public let finalStatusStored: Bool
+}
