@@ -219,3 +219,40 @@ struct CallOutcomeTests {
         }
     }
 }
+
+@Suite("dialer campaign set and show")
+struct CampaignCommandTests {
+    @Test("set stores only the fields named, show prints the effective policy and where each value comes from; bad input is one line with its code")
+    func setAndShow() async throws {
+        try await TestDatabase.withStore { store, schema in
+            try await Fixture.tenant(store)
+            let env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
+            let tenantDefaults = try await TestProcess.run(["campaign", "set", "--tenant", "acme", "--max-dials", "5", "--by", "ops-anna"], environment: env)
+            #expect(tenantDefaults.status == 0, "\(tenantDefaults.stderr)")
+            let set = try await TestProcess.run(["campaign", "set", "--tenant", "acme", "--campaign", "spring", "--busy-retry", "15m,45m",
+                                                 "--machine-detection", "Enable", "--ring-timeout", "25s", "--json"], environment: env)
+            #expect(set.status == 0, "\(set.stderr)")
+            let shown = try await TestProcess.run(["campaign", "show", "--tenant", "acme", "--campaign", "spring", "--json"], environment: env)
+            let json = try #require(JSONValue.parse(shown.stdout))
+            #expect(json["policy"]?["busy_delays_seconds"] == .array([900, 2700]))
+            #expect(json["sources"]?["busy_delays_seconds"] == "campaign")
+            #expect(json["policy"]?["max_dials"] == 5 && json["sources"]?["max_dials"] == "tenant")
+            #expect(json["policy"]?["no_answer_delays_seconds"] == .array([7200, 14400]) && json["sources"]?["no_answer_delays_seconds"] == "default")
+            #expect(json["policy"]?["ring_timeout_seconds"] == 25 && json["policy"]?["machine_detection"] == "Enable")
+            // What the worker reads: the same resolution.
+            let book = PolicyBook(store: store, logger: TestDatabase.logger)
+            let policy = await book.policy(tenant: "acme", campaign: "spring")
+            #expect(policy.maxDials == 5 && policy.busy.delays == [.seconds(900), .seconds(2700)] && policy.machineDetection == .enable)
+            #expect(await book.policy(tenant: "acme", campaign: "autumn").busy == CampaignPolicy.defaults.busy)
+
+            let short = try await TestProcess.run(["campaign", "set", "--tenant", "acme", "--ring-timeout", "10s"], environment: env)
+            #expect(short.status == 2 && short.stderr.contains("invalid_request") && short.stderr.contains("64.1200(a)(6)"))
+            let badDuration = try await TestProcess.run(["campaign", "set", "--tenant", "acme", "--busy-retry", "5x", "--json"], environment: env)
+            #expect(badDuration.status == 2 && JSONValue.parse(badDuration.stdout)?["details"]?["flag"] == "--busy-retry")
+            let unknown = try await TestProcess.run(["campaign", "set", "--tenant", "nobody", "--max-dials", "2"], environment: env)
+            #expect(unknown.status != 0 && unknown.stderr.contains("not_found"))
+            // Nothing else changed by the refused commands.
+            #expect(try await store.policies(tenant: "acme").count == 2)
+        }
+    }
+}

@@ -141,7 +141,7 @@ public struct DialGate: Sendable {
          "region": .string(([hours.location.region] + hours.location.subdivisions).joined(separator: "-"))]
     }
 
-    static func iso(_ date: Date) -> String {
+    public static func iso(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: date)

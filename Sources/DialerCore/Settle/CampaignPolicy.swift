@@ -196,3 +196,35 @@ extension CampaignPolicy {
             machineDetection: (c.machineDetection ?? t.machineDetection).flatMap(MachineDetection.init(rawValue:)) ?? d.machineDetection)
     }
 }
+
+extension CampaignPolicy {
+    /// Every field of the effective policy, as the rows store them (what `dialer campaign show --json` prints).
+    public var asOverrides: Overrides {
+        func seconds(_ retry: Retry) -> [Int] { retry.delays.map { Int($0.components.seconds) } }
+        var all = Overrides()
+        all.busyDelaysSeconds = seconds(busy)
+        all.busyMaxRetries = busy.maxRetries
+        all.noAnswerDelaysSeconds = seconds(noAnswer)
+        all.noAnswerMaxRetries = noAnswer.maxRetries
+        all.machineDelaysSeconds = seconds(machine)
+        all.machineMaxRetries = machine.maxRetries
+        all.failedDelaysSeconds = seconds(failed)
+        all.failedMaxRetries = failed.maxRetries
+        all.maxDials = maxDials
+        all.maxDialsPer24h = maxDialsPer24h
+        all.ringTimeoutSeconds = ringTimeoutSeconds
+        all.timeLimitSeconds = timeLimitSeconds
+        all.machineDetection = machineDetection.rawValue
+        return all
+    }
+}
+
+extension CampaignPolicy.Overrides {
+    /// The fields set, as JSON (keys as stored).
+    public var json: [String: JSONValue] {
+        guard let data = try? JSONEncoder().encode(self), case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return [:]
+        }
+        return fields.filter { $0.value != .null }
+    }
+}

@@ -20,7 +20,8 @@ extension JobStore {
         try await client.query("SELECT pg_notify(\(Self.readyChannel), '')", logger: logger)
     }
 
-    func requireTenant(_ tenant: String) async throws {
+    /// Throws `not_found` unless the tenant exists.
+    public func requireTenant(_ tenant: String) async throws {
         let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = \(tenant))", logger: logger)
         for try await exists in rows.decode(Bool.self) where exists { return }
         throw OpenPhnError(.notFound, "Tenant '\(tenant)' does not exist.", details: ["tenant_id": .string(tenant)])

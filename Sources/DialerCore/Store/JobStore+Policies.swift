@@ -49,6 +49,6 @@ extension JobStore {
         for try await at in rows.decode(Date.self) {
             return StoredPolicy(tenantID: tenant, campaignID: campaign, overrides: merged, updatedBy: actor, updatedAt: at)
         }
-        throw OpenPhnError(.notFound, "No tenant \(tenant).", details: ["tenant": .string(tenant)])
+        throw OpenPhnError(.notFound, "Tenant '\(tenant)' does not exist.", details: ["tenant_id": .string(tenant)])
     }
 }
