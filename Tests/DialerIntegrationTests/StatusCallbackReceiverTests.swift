@@ -6,6 +6,7 @@ import Foundation
 import Metrics
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import Prometheus
 import Testing
 
@@ -206,5 +207,91 @@ struct ServeCommandTests {
             serve.terminate()
             #expect(await serve.exitStatus() == 0)
         }
+    }
+
+    /// Starts `dialer serve` and returns it with its base URL.
+    static func startServe(_ env: [String: String]) async throws -> (TestProcess, String) {
+        let serve = try TestProcess.start(["serve"], environment: env)
+        let address = try await serve.waitForStderr { text in
+            text.split(separator: "\n").lazy.compactMap { JSONValue.parse(String($0)) }
+                .first { $0["message"] == "public server listening" }?["address"]?.stringValue
+        }
+        return (serve, "http://" + (try #require(address, "no address logged: \(serve.stderr)")))
+    }
+
+    @Test("dialer serve SIGKILLed while callbacks arrive loses none it answered 2xx; the ones it did not answer, retried, are stored once")
+    func killedWhileReceiving() async throws {
+        try await TestDatabase.withStore { store, schema in
+            var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
+            env["DIALER_SERVE_ADDRESS"] = "127.0.0.1:0"
+            env["DIALER_LOG_FORMAT"] = "json"
+            let publicURL = "https://dialer.example.com/twilio/status"
+            env["DIALER_STATUS_CALLBACK_URL"] = publicURL
+            let (serve, base) = try await Self.startServe(env)
+            let statuses = ["initiated", "ringing", "in-progress", "completed"]
+            // 8 senders, each its own calls; every callback is (call, sequence): Twilio's identity of a callback.
+            func callback(_ sender: Int, _ n: Int) -> [(String, String)] {
+                let sid = "CA" + String(format: "%08x", sender) + String(format: "%024x", n / 4)
+                return [("AccountSid", Fixture.subaccount), ("CallSid", sid), ("CallStatus", statuses[n % 4]), ("SequenceNumber", "\(n % 4)")]
+            }
+            let acknowledged = try await withThrowingTaskGroup(of: (Int, [Int: Bool]).self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        var answered: [Int: Bool] = [:]
+                        var failures = 0
+                        for n in 0..<2_000 where failures < 3 {
+                            let fields = callback(sender, n)
+                            let result = try? await StatusCallbackReceiverTests.post(base + "/twilio/status", fields: fields, signedURL: publicURL)
+                            answered[n] = result?.0 == 204
+                            if result == nil { failures += 1 }
+                        }
+                        return (sender, answered)
+                    }
+                }
+                // Kill it mid-stream, once a good part has been answered.
+                for _ in 0..<2_400 {
+                    if try await store.scalar("SELECT count(*)::bigint FROM call_events") >= 200 { break }
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                serve.kill()
+                var all = [[Int: Bool]](repeating: [:], count: 8)
+                for try await (sender, answered) in group { all[sender] = answered }
+                return all
+            }
+            _ = await serve.exitStatus()
+            let answered = acknowledged.reduce(0) { $0 + $1.values.filter { $0 }.count }
+            let unanswered = acknowledged.reduce(0) { $0 + $1.values.filter { !$0 }.count }
+            #expect(answered >= 200 && unanswered > 0, "answered \(answered), unanswered \(unanswered)")
+            // Every callback answered 204 is in the table.
+            let stored = Set(try await Self.events(store))
+            var lost: [String] = []
+            for (sender, answers) in acknowledged.enumerated() {
+                for (n, ok) in answers where ok {
+                    let key = "\(callback(sender, n)[1].1)/\(n % 4)"
+                    if !stored.contains(key) { lost.append("\(sender)/\(n) \(key)") }
+                }
+            }
+            #expect(lost.isEmpty, "answered 204 but not stored: \(lost.count) of \(answered), e.g. \(lost.prefix(5))")
+            // Twilio retries what got no answer: after a restart each is stored, and a repeat of an answered one is a no-op.
+            let (again, againBase) = try await Self.startServe(env)
+            for (sender, answers) in acknowledged.enumerated() {
+                for (n, ok) in answers where !ok || n % 97 == 0 {
+                    let (status, _) = try await StatusCallbackReceiverTests.post(againBase + "/twilio/status", fields: callback(sender, n), signedURL: publicURL)
+                    #expect(status == 204)
+                }
+            }
+            let total = acknowledged.reduce(0) { $0 + $1.count }
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_events") == total)
+            again.terminate()
+            #expect(await again.exitStatus() == 0)
+        }
+    }
+
+    static func events(_ store: JobStore) async throws -> [String] {
+        var keys: [String] = []
+        for try await (sid, sequence) in try await store.client.query("SELECT call_sid, sequence_number FROM call_events").decode((String, Int).self) {
+            keys.append("\(sid)/\(sequence)")
+        }
+        return keys
     }
 }
