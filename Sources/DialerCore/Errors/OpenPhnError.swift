@@ -26,6 +26,11 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case workerLost = "worker_lost"
     /// `dialer serve` extension: a Twilio webhook whose `X-Twilio-Signature` is missing or does not match (403).
     case invalidSignature = "invalid_signature"
+    /// OpenPhn extension (422): the call lacks the consent its purpose needs with an AI voice (FCC 24-17): any call needs
+    /// prior express consent, a telemarketing call prior express written consent. Refused at enqueue and, for a job
+    /// whose evidence is missing when it is dialed, blocked by the gate (terminal, like `dnc_blocked`).
+    /// `details`: `purpose`, `required` (`prior_express_written` or `prior_express`), `consent_type` (null: none).
+    case consentRequired = "consent_required"
 
     /// The HTTP status the public API pairs with this code.
     public var httpStatus: Int {
@@ -34,7 +39,7 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
         case .verificationPending, .invalidSignature: 403
         case .notFound: 404
         case .idempotencyConflict: 409
-        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired: 422
+        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .consentRequired: 422
         case .rateLimited: 429
         case .carrierRejected: 502
         case .upstreamUnavailable, .workerLost: 503
