@@ -33,6 +33,8 @@ struct ExplainCommand: AsyncParsableCommand {
             if a.possiblyDialed { line += " possibly-dialed" }
             if let error = a.error { line += " error=\(error.error.rawValue)" }
             if let rule = a.detail?["rule"]?.stringValue { line += " rule=\"\(rule)\"" }
+            if let reason = a.detail?["reason"]?.stringValue { line += " reason=\(reason)" }
+            if let source = a.detail?["source"]?.stringValue { line += " source=\"\(source)\"" }
             if case .array(let times)? = a.detail?["local_time"] { line += " local=\"\(times.compactMap(\.stringValue).joined(separator: "; "))\"" }
             line += " worker=\(a.worker)"
             print(line)

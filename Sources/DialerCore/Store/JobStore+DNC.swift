@@ -129,13 +129,17 @@ extension JobStore {
     /// Adds one number to a list; returns false when it was there already.
     @discardableResult
     public func addDNC(_ number: PhoneNumber, to list: DNCList, source: String = "manual") async throws -> Bool {
-        let query: PostgresQuery
+        try await client.query(Self.addDNCStatement(number, to: list, source: source), logger: logger).collect().count == 1
+    }
+
+    /// The insert of one number into a list, returning a row only when it was not there yet (an earlier source is kept).
+    /// Shared by ``addDNC(_:to:source:)`` and the opt-out's transaction.
+    static func addDNCStatement(_ number: PhoneNumber, to list: DNCList, source: String) -> PostgresQuery {
         switch list {
-        case .global: query = "INSERT INTO dnc_global (number, source) VALUES (\(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
+        case .global: "INSERT INTO dnc_global (number, source) VALUES (\(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
         case .tenant(let id):
-            query = "INSERT INTO dnc_tenant (tenant_id, number, source) VALUES (\(id), \(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
+            "INSERT INTO dnc_tenant (tenant_id, number, source) VALUES (\(id), \(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
         }
-        return try await client.query(query, logger: logger).collect().count == 1
     }
 
     /// Removes one number from a list; returns false when it was not there.
