@@ -1,13 +1,18 @@
+import AsyncHTTPClient
 import DialerCore
 import FakeTwilio
 import Foundation
+import NIOCore
+import NIOHTTP1
 import PostgresNIO
 import Testing
 
-/// Revocation (FCC 24-24): `dialer opt-out` lists the number, cancels its waiting jobs and audits it, at once.
-@Suite("Opt-out: dialer opt-out")
+/// Revocation (FCC 24-24): `dialer opt-out` and the agent's `POST /v1/opt-outs` list the number, cancel its waiting
+/// jobs and audit it, at once.
+@Suite("Opt-out: dialer opt-out and POST /v1/opt-outs")
 struct OptOutTests {
     static let number = "+14155551301"
+    static let agentToken = "agent-token-\(UInt64.random(in: 0...UInt64.max))-0123456789"
 
     /// The source stored with a tenant's do-not-call entry, or `nil` when the number is not on its list.
     static func dncSource(_ store: JobStore, tenant: String, number: String) async throws -> String? {
@@ -103,6 +108,85 @@ struct OptOutTests {
             #expect(long.status == 2 && JSONValue.parse(long.stdout)?["details"]?["field"] == "source", "\(long.stdout)")
             #expect(try await store.scalar("SELECT count(*)::bigint FROM dnc_tenant") == 0)
             #expect(try await store.scalar("SELECT count(*)::bigint FROM audit_log") == 0)
+        }
+    }
+
+    /// POSTs `body` to `url` with `Authorization: Bearer token` (none when `nil`); the status, the JSON answer and the
+    /// `WWW-Authenticate` header.
+    static func post(_ url: String, body: String, token: String?) async throws -> (status: Int, json: JSONValue?, authenticate: String?) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 16))),
+                response.headers.first(name: "WWW-Authenticate"))
+    }
+
+    /// `dialer serve`'s environment for the test schema, with `DIALER_AGENT_TOKEN` when `token` is given.
+    static func serveEnvironment(schema: String, token: String?) throws -> [String: String] {
+        var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
+        env["DIALER_STATUS_CALLBACK_URL"] = "https://dialer.example.com/twilio/status"
+        env["DIALER_AGENT_TOKEN"] = token
+        return env
+    }
+
+    @Test("POST /v1/opt-outs on dialer serve: 404 without DIALER_AGENT_TOKEN, 401 without or with a wrong token, 400 for a bad body, 201 when recorded")
+    func serveRoute() async throws {
+        try await TestDatabase.withStore { store, schema in
+            try await Fixture.tenant(store, id: "acme")
+            try await Fixture.tenant(store, id: "globex")
+            let job = try await store.enqueue([try Fixture.request(Self.number)])[0].jobID
+            let globexJob = try await store.enqueue([try Fixture.request(Self.number, tenant: "globex")])[0].jobID
+            let sid = "CA" + String(repeating: "0f", count: 16)
+            let good = #"{"tenant_id": "acme", "to": "\#(Self.number)", "source": "agent: callee said stop", "call_sid": "\#(sid)"}"#
+
+            // Without the setting the route does not exist.
+            let (off, offBase) = try await TestProcess.serve(environment: try Self.serveEnvironment(schema: schema, token: nil))
+            let missing = try await Self.post(offBase + "/v1/opt-outs", body: good, token: Self.agentToken)
+            #expect(missing.status == 404 && missing.json?["error"] == "not_found", "\(String(describing: missing.json))")
+            off.terminate()
+            #expect(await off.exitStatus() == 0)
+
+            let (serve, base) = try await TestProcess.serve(environment: try Self.serveEnvironment(schema: schema, token: Self.agentToken))
+            let url = base + "/v1/opt-outs"
+            for token in [nil, "wrong-token-0123456789abcdef", Self.agentToken + "x"] {
+                let refused = try await Self.post(url, body: good, token: token)
+                #expect(refused.status == 401 && refused.json?["error"] == "invalid_token", "\(String(describing: token))")
+                #expect(refused.json?["message"] != nil && refused.json?["details"] != nil && refused.authenticate == "Bearer")
+            }
+            let cases: [(String, Int, String, String?)] = [
+                ("{not json", 400, "invalid_request", "body"),
+                (#"["a list"]"#, 400, "invalid_request", "body"),
+                (#"{"tenant_id": "acme", "source": "x"}"#, 400, "invalid_request", "to"),
+                (#"{"tenant_id": "acme", "to": "\#(Self.number)"}"#, 400, "invalid_request", "source"),
+                (#"{"tenant_id": 7, "to": "\#(Self.number)", "source": "x"}"#, 400, "invalid_request", "tenant_id"),
+                (#"{"tenant_id": "acme", "to": "\#(Self.number)", "source": "x", "call_sid": "nope"}"#, 400, "invalid_request", "call_sid"),
+                (#"{"tenant_id": "acme", "to": "+1415555", "source": "x"}"#, 400, "invalid_phone", "to"),
+                (#"{"tenant_id": "nobody", "to": "\#(Self.number)", "source": "x"}"#, 404, "not_found", nil),
+            ]
+            for (body, status, code, field) in cases {
+                let answer = try await Self.post(url, body: body, token: Self.agentToken)
+                #expect(answer.status == status && answer.json?["error"] == .string(code), "\(body): \(String(describing: answer.json))")
+                if let field { #expect(answer.json?["details"]?["field"] == .string(field), "\(body)") }
+            }
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM audit_log") == 0)
+            #expect(try await store.job(job)?.state == .queued)
+
+            let created = try await Self.post(url, body: good, token: Self.agentToken)
+            #expect(created.status == 201, "\(String(describing: created.json))")
+            #expect(created.json == .object(["tenant_id": "acme", "to": "+1415555****", "cancelled_jobs": 1, "source": "agent: callee said stop"]))
+            serve.terminate()
+            #expect(await serve.exitStatus() == 0)
+
+            #expect(try await store.job(job)?.state == .cancelled)
+            #expect(try await store.job(globexJob)?.state == .queued)
+            #expect(try await Self.dncSource(store, tenant: "acme", number: Self.number) == "agent: callee said stop")
+            let entry = try #require(try await store.auditLog(tenant: "acme").first)
+            #expect(entry.actor == "agent" && entry.action == "opt_out" && entry.affected == 1 && entry.scope["call_sid"] == .string(sid))
+            // The token never reaches the logs.
+            #expect(!serve.stderr.contains(Self.agentToken))
         }
     }
 }

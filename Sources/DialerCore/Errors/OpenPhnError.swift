@@ -26,6 +26,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case workerLost = "worker_lost"
     /// `dialer serve` extension: a Twilio webhook whose `X-Twilio-Signature` is missing or does not match (403).
     case invalidSignature = "invalid_signature"
+    /// 401 of the contract: the `Authorization: Bearer` header is missing, malformed or not a token this server accepts.
+    case invalidToken = "invalid_token"
     /// OpenPhn extension (422): the call lacks the consent its purpose needs with an AI voice (FCC 24-17): any call needs
     /// prior express consent, a telemarketing call prior express written consent. Refused at enqueue and, for a job
     /// whose evidence is missing when it is dialed, blocked by the gate (terminal, like `dnc_blocked`).
@@ -36,6 +38,7 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     public var httpStatus: Int {
         switch self {
         case .invalidPhone, .invalidRequest: 400
+        case .invalidToken: 401
         case .verificationPending, .invalidSignature: 403
         case .notFound: 404
         case .idempotencyConflict: 409
