@@ -5,13 +5,14 @@ import Logging
 import NIOCore
 
 /// The public HTTP face of `dialer serve`, behind the load balancer: Twilio's status callbacks at the path of
-/// `DIALER_STATUS_CALLBACK_URL`, and `/healthz` and `/readyz` for the load balancer. Metrics stay on the ops server
-/// (``OpsServer``), which is not public.
+/// `DIALER_STATUS_CALLBACK_URL`, the AI agent's opt-outs (`POST /v1/opt-outs`), and `/healthz` and `/readyz` for the
+/// load balancer. Metrics stay on the ops server (``OpsServer``), which is not public.
 public struct PublicServer: Sendable {
     public let host: String
     /// 0 picks a free port; `onListening` reports the bound one.
     public let port: Int
     let route: StatusCallbackRoute
+    let optOuts: OptOutRoute
     let readiness: Readiness
     let logger: Logger
 
@@ -21,12 +22,15 @@ public struct PublicServer: Sendable {
     ///   - authToken: the auth token Twilio signs with (never an API key secret).
     ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
     ///     this server.
-    public init(host: String, port: Int, writer: CallbackWriter, callbackURL: String, authToken: Secret, metrics: DialerMetrics,
+    ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil` turns its routes off (404).
+    public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, authToken: Secret, agentToken: Secret? = nil,
+                metrics: DialerMetrics,
                 readiness: Readiness, logger: Logger)
     {
         self.host = host
         self.port = port
         self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, authToken: authToken, metrics: metrics, logger: logger)
+        self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), logger: logger)
         self.readiness = readiness
         self.logger = logger
     }
@@ -40,17 +44,20 @@ public struct PublicServer: Sendable {
     /// The Hummingbird application: a `Service` for `dialer serve`'s `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
-        let route = self.route, readiness = self.readiness
+        let route = self.route, optOuts = self.optOuts, readiness = self.readiness
         router.post(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
+        router.post(RouterPath(OptOutRoute.path)) { request, _ in await optOuts.handle(request) }
         readiness.addProbes(to: router)
-        let logger = self.logger, host = self.host, path = callbackPath
+        let logger = self.logger, host = self.host, path = callbackPath, optOutsOn = optOuts.authentication != nil
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "openphn-dialer"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
-                logger.info("public server listening", metadata: ["address": "\(host):\(bound)", "status_callback_path": "\(path)"])
+                logger.info("public server listening", metadata: [
+                    "address": "\(host):\(bound)", "status_callback_path": "\(path)", "opt_outs": "\(optOutsOn ? OptOutRoute.path : "off")",
+                ])
                 await onListening(bound)
             },
             logger: logger)

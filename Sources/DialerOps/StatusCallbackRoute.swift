@@ -74,7 +74,6 @@ struct StatusCallbackRoute: Sendable {
 
     private func refuse(_ status: Int, _ error: OpenPhnError, result: String) -> Response {
         metrics.callbackReceived(result: result)
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: error.jsonText)))
+        return .openPhn(error, status: status)
     }
 }

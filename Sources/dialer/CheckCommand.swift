@@ -9,6 +9,7 @@ struct CheckCommand: AsyncParsableCommand, JSONAnswering {
         discussion: """
             Without DATABASE_URL only the number plan and calling hours are checked; with it, the do-not-call lists too, and with --tenant the \
             tenant's lists, verification, window and recent calls. A number that is not a valid NANP number is blocked with invalid_phone. \
+            Consent is each job's own (consent_required at enqueue and when dialed): the answer assumes it was given. \
             Every decision exits 0; a bad --at exits 2.
             """)
     @OptionGroup var settings: SettingOptions
@@ -31,7 +32,7 @@ struct CheckCommand: AsyncParsableCommand, JSONAnswering {
         }
         var facts = ClaimedCall(jobID: 0, tenantID: tenant ?? "", campaignID: nil, destination: phone.e164, attempt: 0, maxAttempts: 1, expiresAt: nil,
                                 verification: .approved, subaccountSID: "AC", callerE164: "", callerActive: true, callerOwnedByTenant: true,
-                                claimedAt: Date())
+                                claimedAt: Date(), purpose: JobStore.checkedPurpose, consentType: JobStore.checkedConsent)
         var listsChecked = false
         if settings.environment["DATABASE_URL"] != nil || tenant != nil {
             let tenant = self.tenant

@@ -10,7 +10,8 @@ struct DialerCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, RunCommand.self, DrainCommand.self, StatusCommand.self, EnqueueCommand.self, PauseCommand.self,
             ResumeCommand.self, CancelCommand.self, RetryCommand.self, PruneCommand.self, CheckCommand.self, ExplainCommand.self,
-            DNCCommand.self, TenantCommand.self, CampaignCommand.self, ServeCommand.self, FakeTwilioCommand.self, BenchHTTPCommand.self, SQLCommand.self,
+            DNCCommand.self, OptOutCommand.self, TenantCommand.self, CampaignCommand.self, ServeCommand.self, FakeTwilioCommand.self,
+            BenchHTTPCommand.self, SQLCommand.self,
         ])
 
     /// ArgumentParser's `main()`, except that every failure, a parse error included, is reported one way: one line

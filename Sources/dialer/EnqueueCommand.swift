@@ -6,11 +6,18 @@ struct EnqueueCommand: AsyncParsableCommand, JSONAnswering {
     static let configuration = CommandConfiguration(
         commandName: "enqueue",
         abstract: "Enqueue one call from flags, or a campaign from a CSV file (all rows in one transaction, or none).",
-        discussion: "A number named twice in one enqueue is enqueued once: later rows repeat the first and are reported by line.")
+        discussion: """
+            A number named twice in one enqueue is enqueued once: later rows repeat the first and are reported by line. \
+            Every call needs consent evidence (an AI voice is an artificial voice, FCC 24-17): --consent-type and its evidence, or the \
+            campaign file's consent columns; the flags are the defaults of rows that leave them empty.
+            """)
     @OptionGroup var settings: SettingOptions
     @Option(help: "Tenant id.") var tenant: String
     @Option(help: "Destination in E.164 (one call).") var to: String?
-    @Option(help: "Campaign CSV file: a header row with 'to' and optional from, objective, outcome_schema, priority, run_at, expires_at, max_attempts, idempotency_key, campaign_id.")
+    @Option(help: """
+        Campaign CSV file: a header row with 'to' and optional from, objective, outcome_schema, priority, run_at, expires_at, max_attempts, \
+        idempotency_key, campaign_id, purpose, consent_type, consent_at, consent_source.
+        """)
     var csv: String?
     @Option(help: "Caller number in E.164 (default: the tenant's selected number).") var from: String?
     @Option(help: "Campaign id.") var campaign: String?
@@ -22,6 +29,12 @@ struct EnqueueCommand: AsyncParsableCommand, JSONAnswering {
     @Option(help: "Not after this ISO-8601 instant with a zone; must be in the future.") var expiresAt: String?
     @Option(parsing: .unconditional, help: "Attempts before the job fails, 1 to 100 (default 4).") var maxAttempts: String?
     @Option(help: "Idempotency key (one call).") var idempotencyKey: String?
+    @Option(help: "informational (default) or telemarketing; telemarketing with an AI voice needs prior_express_written consent.")
+    var purpose: String?
+    @Option(help: "The callee's consent: prior_express_written (pewc) or prior_express (pec). Without it a call is refused (consent_required).")
+    var consentType: String?
+    @Option(help: "When the callee consented, an ISO-8601 instant with a zone; not in the future.") var consentAt: String?
+    @Option(help: "Where the consent is recorded (a form, a recording, a CRM id); at most 500 characters.") var consentSource: String?
     @Flag(help: "Enqueue the valid rows of a CSV and report the bad ones, instead of refusing the whole file.") var skipInvalid = false
     @Flag(help: "Print results (and any error) as one JSON object.") var json = false
 
@@ -71,6 +84,7 @@ struct EnqueueCommand: AsyncParsableCommand, JSONAnswering {
         let flags: [(CallRequest.Field, String?)] = [
             (.to, to), (.from, from), (.campaignID, campaign), (.objective, objective), (.outcomeSchema, outcomeSchema), (.priority, priority),
             (.runAt, runAt), (.expiresAt, expiresAt), (.maxAttempts, maxAttempts), (.idempotencyKey, idempotencyKey),
+            (.purpose, purpose), (.consentType, consentType), (.consentAt, consentAt), (.consentSource, consentSource),
         ]
         for case (let field, let text?) in flags { try request.set(field, text: text, naming: .flags) }
         return request

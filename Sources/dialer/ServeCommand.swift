@@ -7,12 +7,16 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `dialer serve`: the public process, behind the load balancer and scaled apart from the workers. It answers
-/// Twilio's status callbacks (stored once each, never moved backwards) and the load balancer's probes; its metrics are
-/// on the ops server (`DIALER_OPS_ADDRESS`), not on the public port.
+/// Twilio's status callbacks (stored once each, never moved backwards), the AI agent's opt-outs (`POST /v1/opt-outs`,
+/// with DIALER_AGENT_TOKEN) and the load balancer's probes; its metrics are on the ops server (`DIALER_OPS_ADDRESS`),
+/// not on the public port.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve Twilio's status callbacks (the path of DIALER_STATUS_CALLBACK_URL), /healthz and /readyz on DIALER_SERVE_ADDRESS until SIGTERM.")
+        abstract: """
+            Serve Twilio's status callbacks (the path of DIALER_STATUS_CALLBACK_URL), the agent's POST /v1/opt-outs (with DIALER_AGENT_TOKEN), \
+            /healthz and /readyz on DIALER_SERVE_ADDRESS until SIGTERM.
+            """)
     @OptionGroup var settings: SettingOptions
 
     func run() async throws {
@@ -39,8 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
         let settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(),
                                      metrics: metrics, actor: "serve:\(WorkerConfiguration.defaultWorkerID())", logger: logger)
         let writer = CallbackWriter(store: store, settler: settler, logger: logger)
-        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, writer: writer, callbackURL: callbackURL,
-                                  authToken: twilio.secret, metrics: metrics, readiness: readiness, logger: logger)
+        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, writer: writer, callbackURL: callbackURL,
+                                  authToken: twilio.secret, agentToken: setup.settings.agentToken, metrics: metrics, readiness: readiness,
+                                  logger: logger)
         services.append(.init(service: ServeLifecycle(stats: stats)))
         services.append(.init(service: writer))
         services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))

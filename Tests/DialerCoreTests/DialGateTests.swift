@@ -10,11 +10,11 @@ struct DialGateTests {
 
     func call(verification: VerificationStatus = .approved, subaccount: String? = "AC" + String(repeating: "0", count: 32), active: Bool = true,
               owned: Bool = true, destination: String = "+14155551234", expiresIn: TimeInterval? = nil, global: Bool = false, tenant: Bool = false,
-              recentDials: Int = 0, oldest: Date? = nil) -> ClaimedCall {
+              recentDials: Int = 0, oldest: Date? = nil, purpose: CallPurpose = .informational, consent: ConsentType? = .priorExpress) -> ClaimedCall {
         ClaimedCall(jobID: 1, tenantID: "acme", campaignID: nil, destination: destination, attempt: 1, maxAttempts: 4,
                     expiresAt: expiresIn.map { Self.noon.addingTimeInterval($0) }, verification: verification, subaccountSID: subaccount,
-                    callerE164: "+14155550100", callerActive: active, callerOwnedByTenant: owned, claimedAt: Self.noon,
-                    onGlobalDNC: global, onTenantDNC: tenant, recentDials: recentDials, oldestRecentDial: oldest)
+                    callerE164: "+14155550100", callerActive: active, callerOwnedByTenant: owned, claimedAt: Self.noon, purpose: purpose,
+                    consentType: consent, onGlobalDNC: global, onTenantDNC: tenant, recentDials: recentDials, oldestRecentDial: oldest)
     }
 
     func decide(_ c: ClaimedCall, at: Date = DialGateTests.noon) -> GateDecision { DialGate().decide(c, at: at) }
@@ -59,6 +59,46 @@ struct DialGateTests {
         #expect(global.error == OpenPhnError(.dncBlocked, "Destination +14155551234 is on the global DNC list.", details: ["suppression_source": "global"]))
     }
 
+    @Test("a call without consent evidence is blocked with consent_required: details name the purpose, the consent required and none given")
+    func noConsent() {
+        for purpose in CallPurpose.allCases {
+            let decision = decide(call(purpose: purpose, consent: nil))
+            #expect(decision.verdict == .block)
+            #expect(decision.error?.error == .consentRequired)
+            #expect(decision.error?.error.httpStatus == 422)
+            #expect(decision.error?.details == ["purpose": .string(purpose.rawValue), "required": .string(ConsentRule.required(for: purpose).rawValue),
+                                                "consent_type": .null])
+            #expect(decision.rule == "consent: \(purpose.rawValue) needs \(ConsentRule.required(for: purpose).rawValue)")
+            #expect(decision.audit["consent_type"] == .null)
+        }
+    }
+
+    @Test("telemarketing needs prior express written consent: PEC is blocked, PEWC dials; an informational call dials with either")
+    func telemarketingNeedsWrittenConsent() {
+        let pec = decide(call(purpose: .telemarketing, consent: .priorExpress))
+        #expect(pec.verdict == .block)
+        #expect(pec.error?.details == ["purpose": "telemarketing", "required": "prior_express_written", "consent_type": "prior_express"])
+        #expect(pec.rule == "consent: telemarketing needs prior_express_written")
+        #expect(pec.audit["purpose"] == "telemarketing" && pec.audit["consent_type"] == "prior_express")
+
+        let pewc = decide(call(purpose: .telemarketing, consent: .priorExpressWritten))
+        #expect(pewc.verdict == .allow)
+        // An allowed dial keeps the consent it was placed on, with the hours' rule.
+        #expect(pewc.audit["consent_rule"] == "consent: telemarketing needs prior_express_written")
+        #expect(pewc.audit["consent_type"] == "prior_express_written")
+        #expect(pewc.rule == "US-FED 08:00-21:00 America/Los_Angeles")
+        for consent in ConsentType.allCases {
+            #expect(decide(call(purpose: .informational, consent: consent)).verdict == .allow, "\(consent)")
+        }
+    }
+
+    @Test("a number on a do-not-call list is blocked as dnc_blocked even without consent: the list is the more specific answer")
+    func dncBeforeConsent() {
+        #expect(decide(call(tenant: true, consent: nil)).error?.error == .dncBlocked)
+        // Consent is checked before the tenant's account: a job that can never be dialed is not deferred for review.
+        #expect(decide(call(verification: .pendingReview, consent: nil)).error?.error == .consentRequired)
+    }
+
     @Test("outside hours the job is deferred to the next window; past its expiry it fails with call_hours_violation")
     func hours() {
         let night = ISO8601DateFormatter().date(from: "2026-12-02T06:00:00Z")!
@@ -68,7 +108,7 @@ struct DialGateTests {
         // Expires an hour after the claim, ten hours before the window opens.
         let c = ClaimedCall(jobID: 1, tenantID: "acme", campaignID: nil, destination: "+14155551234", attempt: 1, maxAttempts: 4,
                         expiresAt: night.addingTimeInterval(3600), verification: .approved, subaccountSID: "AC1", callerE164: "+14155550100",
-                        callerActive: true, callerOwnedByTenant: true, claimedAt: night)
+                        callerActive: true, callerOwnedByTenant: true, claimedAt: night, purpose: .informational, consentType: .priorExpress)
         let expired = decide(c, at: night)
         #expect(expired.verdict == .block)
         #expect(expired.error?.error == .callHoursViolation)

@@ -25,7 +25,7 @@ struct PhoneNumberTests {
     }
 
     func request(_ change: (inout CallRequest) -> Void = { _ in }) -> CallRequest {
-        var r = CallRequest(tenantID: "acme", to: "+14155551234", objective: "Confirm the appointment")
+        var r = CallRequest(tenantID: "acme", to: "+14155551234", objective: "Confirm the appointment", consentType: .priorExpress)
         change(&r)
         return r
     }

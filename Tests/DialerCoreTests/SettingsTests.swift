@@ -22,6 +22,19 @@ struct SettingsTests {
         #expect("\(settings.twilio!.secret)" == "<redacted>")
     }
 
+    @Test("DIALER_AGENT_TOKEN: unset turns the agent's routes off; a short token is refused without echoing it; the secret matches only itself")
+    func agentToken() throws {
+        #expect(try DialerSettings.load(environment: good, requireTwilio: false).agentToken == nil)
+        let token = "agent-token-0123456789abcdef"
+        let settings = try DialerSettings.load(environment: good.merging(["DIALER_AGENT_TOKEN": token]) { $1 }, requireTwilio: false)
+        #expect(settings.agentToken?.matches(token) == true)
+        #expect(settings.agentToken?.matches(token + "x") == false && settings.agentToken?.matches("") == false)
+        #expect("\(settings.agentToken!)" == "<redacted>" && !"\(settings)".contains(token))
+        let short = problem(good.merging(["DIALER_AGENT_TOKEN": "short-one"]) { $1 })
+        #expect(short?.setting == "DIALER_AGENT_TOKEN" && short?.description.contains("short-one") == false)
+        #expect(problem(good.merging(["DIALER_AGENT_TOKEN": "has a space in the middle"]) { $1 })?.setting == "DIALER_AGENT_TOKEN")
+    }
+
     @Test("a missing or malformed setting names itself")
     func names() {
         var env = good

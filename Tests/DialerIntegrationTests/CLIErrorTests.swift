@@ -93,8 +93,8 @@ struct CLIErrorTests {
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)
             // A future expiry is fine.
             let future = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
-            let ok = try await TestProcess.run(["enqueue", "--tenant", "acme", "--to", "+14155551234", "--objective", "Remind", "--expires-at", future],
-                                            environment: env)
+            let ok = try await TestProcess.run(["enqueue", "--tenant", "acme", "--to", "+14155551234", "--objective", "Remind", "--expires-at", future]
+                                                + TestProcess.consentFlags, environment: env)
             #expect(ok.status == 0, "\(ok.stderr)")
         }
     }
@@ -105,7 +105,8 @@ struct CLIErrorTests {
             try await Fixture.tenant(store)
             let env = try TestProcess.dialerEnvironment(schema: schema)
             func enqueue(_ path: String) async throws -> TestProcess.Output {
-                try await TestProcess.run(["enqueue", "--tenant", "acme", "--objective", "Remind", "--csv", path], environment: env)
+                try await TestProcess.run(["enqueue", "--tenant", "acme", "--objective", "Remind", "--csv", path] + TestProcess.consentFlags,
+                                          environment: env)
             }
             let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).csv").path
             Self.expectOneLine(try await enqueue(missing), code: "invalid_request", mentions: [missing, "no such file"])

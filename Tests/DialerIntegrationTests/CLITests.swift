@@ -53,14 +53,15 @@ struct CLITests {
             let bad = try await TestProcess.run(["enqueue", "--tenant", "acme", "--to", "+1415555", "--objective", "x"], environment: env)
             #expect(bad.status == 2)
             #expect(bad.stderr.hasPrefix("dialer: invalid_phone: "))
-            let unknown = try await TestProcess.run(["enqueue", "--tenant", "nobody", "--to", "+14155551234", "--objective", "x"], environment: env)
+            let unknown = try await TestProcess.run(["enqueue", "--tenant", "nobody", "--to", "+14155551234", "--objective", "x"] + TestProcess.consentFlags,
+                                                    environment: env)
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("not_found"))
 
             let csv = FileManager.default.temporaryDirectory.appendingPathComponent("campaign-\(schema).csv")
             try "to,priority\n+14155551234,1\n+1555,2\n+14155551235,3\n".write(to: csv, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: csv) }
-            let args = ["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path]
+            let args = ["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path] + TestProcess.consentFlags
             let refused = try await TestProcess.run(args, environment: env)
             #expect(refused.status == 2)
             #expect(refused.stderr.contains("line 3: invalid_phone"))

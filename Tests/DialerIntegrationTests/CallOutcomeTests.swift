@@ -44,7 +44,7 @@ struct CallOutcomeTests {
     }
 
     static func request(_ to: String, campaign: String? = nil) throws -> ValidatedCallRequest {
-        try CallRequest(tenantID: "acme", to: to, campaignID: campaign, objective: "Confirm the appointment").validated()
+        try CallRequest(tenantID: "acme", to: to, campaignID: campaign, objective: "Confirm the appointment").withConsent().validated()
     }
 
     @Test("each final status follows the default policy: answered completes; busy, no-answer and a passing failure retry at their delays inside legal hours; SIP 404 and 603 end the lead")

@@ -92,7 +92,7 @@ struct ComplianceTests {
             let night = ISO8601DateFormatter().date(from: "2026-12-03T06:00:00Z")!
             // Expires an hour from now (database time); the gate sees it an hour after its simulated night, and the 08:00
             // window is ten hours away.
-            let request = try CallRequest(tenantID: "acme", to: "+14155554445", objective: "x", expiresAt: Date().addingTimeInterval(3600)).validated()
+            let request = try CallRequest(tenantID: "acme", to: "+14155554445", objective: "x", expiresAt: Date().addingTimeInterval(3600)).withConsent().validated()
             let id = try await store.enqueue([request])[0].jobID
             try await Fixture.drain(store, twilio: Fixture.twilio("http://127.0.0.1:9"), worker: Fixture.worker(at: night), wait: nil)
             let job = try #require(try await store.job(id))

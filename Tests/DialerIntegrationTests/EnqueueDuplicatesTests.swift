@@ -51,7 +51,8 @@ struct EnqueueDuplicatesTests {
             try "to,objective\n+14155551234,First\n+14155551235,\n+14155551234,Second\n+14155551234,\n"
                 .write(to: csv, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: csv) }
-            let plain = try await TestProcess.run(["enqueue", "--tenant", "acme", "--objective", "Remind", "--csv", csv.path], environment: env)
+            let plain = try await TestProcess.run(["enqueue", "--tenant", "acme", "--objective", "Remind", "--csv", csv.path] + TestProcess.consentFlags,
+                                                  environment: env)
             #expect(plain.status == 0, "\(plain.stderr)")
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
             #expect(plain.stdout.contains("2 duplicate row(s)"), "\(plain.stdout)")
@@ -61,7 +62,7 @@ struct EnqueueDuplicatesTests {
 
             // With a campaign the rows get derived keys: a repeat with another objective is still a repeat, not a 409.
             let campaign = try await TestProcess.run(["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path,
-                                                   "--json"], environment: env)
+                                                   "--json"] + TestProcess.consentFlags, environment: env)
             #expect(campaign.status == 0, "\(campaign.stdout) \(campaign.stderr)")
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE campaign_id = 'spring'") == 2)
             let json = try #require(JSONValue.parse(campaign.stdout))
@@ -70,8 +71,8 @@ struct EnqueueDuplicatesTests {
             #expect(json["duplicate_rows"]?[0]?["line"] == 4)
             #expect(json["duplicate_rows"]?[0]?["repeats_line"] == 2)
             // Importing it again creates nothing.
-            let again = try await TestProcess.run(["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path],
-                                               environment: env)
+            let again = try await TestProcess.run(["enqueue", "--tenant", "acme", "--campaign", "spring", "--objective", "Remind", "--csv", csv.path]
+                                                  + TestProcess.consentFlags, environment: env)
             #expect(again.status == 0, "\(again.stderr)")
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE campaign_id = 'spring'") == 2)
         }

@@ -13,7 +13,7 @@ struct OperatorControlTests {
         async throws -> [Int64]
     {
         let requests = try Fixture.destinations(count, start: start).map { to in
-            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind", maxAttempts: maxAttempts).validated()
+            try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: "Remind", maxAttempts: maxAttempts).withConsent().validated()
         }
         return try await store.enqueue(requests).map(\.jobID)
     }

@@ -60,9 +60,9 @@ struct QueueTests {
     func claimPayload() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
-            var low = try CallRequest(tenantID: "acme", to: "+14155551000", objective: "later", priority: 5).validated()
+            var low = try CallRequest(tenantID: "acme", to: "+14155551000", objective: "later", priority: 5).withConsent().validated()
             _ = try await store.enqueue([low])
-            low = try CallRequest(tenantID: "acme", to: "+14155551001", objective: "first", priority: 0).validated()
+            low = try CallRequest(tenantID: "acme", to: "+14155551001", objective: "first", priority: 0).withConsent().validated()
             _ = try await store.enqueue([low])
             let calls = try await store.claim(limit: 10, worker: "w", lease: .seconds(30))
             #expect(calls.map(\.destination) == ["+14155551001", "+14155551000"])
@@ -103,7 +103,7 @@ struct QueueTests {
     func notBeforeRunAt() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
-            let later = try CallRequest(tenantID: "acme", to: "+14155551000", objective: "x", runAt: Date().addingTimeInterval(3600)).validated()
+            let later = try CallRequest(tenantID: "acme", to: "+14155551000", objective: "x", runAt: Date().addingTimeInterval(3600)).withConsent().validated()
             _ = try await store.enqueue([later])
             #expect(try await store.claim(limit: 10, worker: "w", lease: .seconds(30)).isEmpty)
         }
@@ -157,7 +157,7 @@ struct QueueTests {
                 #expect(error.error == .notFound)
                 #expect(error.details["row"] == 51)
             }
-            let foreign = try CallRequest(tenantID: "acme", to: "+14155551234", from: "+14155550199", objective: "x").validated()
+            let foreign = try CallRequest(tenantID: "acme", to: "+14155551234", from: "+14155550199", objective: "x").withConsent().validated()
             await #expect(throws: OpenPhnError.self) { try await store.enqueue([try Fixture.request("+14155550001"), foreign]) }
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)
         }

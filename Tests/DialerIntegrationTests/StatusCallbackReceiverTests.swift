@@ -43,7 +43,7 @@ struct StatusCallbackReceiverTests {
         let settler = OutcomeSettler(store: store, policies: PolicyBook(store: store, logger: TestDatabase.logger), metrics: metrics,
                                      actor: "test-serve", logger: TestDatabase.logger)
         let writer = CallbackWriter(store: store, settler: settler, logger: TestDatabase.logger)
-        let server = PublicServer(host: "127.0.0.1", port: port, writer: writer, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
+        let server = PublicServer(host: "127.0.0.1", port: port, store: store, writer: writer, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
                                   readiness: Readiness(store: store, stats: WorkerStats()), logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }
@@ -186,17 +186,11 @@ struct ServeCommandTests {
         try await TestDatabase.withStore { _, schema in
             var env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
             env["DIALER_SERVE_ADDRESS"] = "127.0.0.1:0"
-            env["DIALER_LOG_FORMAT"] = "json"
             let missing = try await TestProcess.run(["serve"], environment: env)
             #expect(missing.status == 2 && missing.stderr.contains("DIALER_STATUS_CALLBACK_URL"), "\(missing.stderr)")
 
             env["DIALER_STATUS_CALLBACK_URL"] = "https://dialer.example.com/twilio/status"
-            let serve = try TestProcess.start(["serve"], environment: env)
-            let address = try await serve.waitForStderr { text in
-                text.split(separator: "\n").lazy.compactMap { JSONValue.parse(String($0)) }
-                    .first { $0["message"] == "public server listening" }?["address"]?.stringValue
-            }
-            let base = "http://" + (try #require(address, "no address logged: \(serve.stderr)"))
+            let (serve, base) = try await TestProcess.serve(environment: env)
             #expect(try await ObservabilityTests.get(base + "/healthz").status == 200)
             let ready = try await ObservabilityTests.get(base + "/readyz")
             #expect(ready.status == 200 && ready.body.contains(#""ready":true"#), "\(ready.body)")

@@ -29,6 +29,10 @@ public struct ClaimedCall: Sendable, Hashable {
     public let callerOwnedByTenant: Bool
     /// The database's clock at the claim: gate decisions use it, not the worker's clock.
     public let claimedAt: Date
+    /// Why the call is placed: it decides which consent the gate requires (``ConsentRule``).
+    public let purpose: CallPurpose
+    /// The consent evidence the job carries now (read at the claim, so evidence removed after enqueue counts); `nil`: none.
+    public let consentType: ConsentType?
     /// The destination is on the global do-not-call list (checked in the claim statement, at claim time).
     public var onGlobalDNC: Bool
     /// The destination is on this tenant's own do-not-call list.
@@ -42,8 +46,8 @@ public struct ClaimedCall: Sendable, Hashable {
     public init(
         jobID: Int64, tenantID: String, campaignID: String?, destination: String, attempt: Int, maxAttempts: Int, expiresAt: Date?,
         verification: VerificationStatus, subaccountSID: String?, callerE164: String, callerActive: Bool, callerOwnedByTenant: Bool,
-        claimedAt: Date, onGlobalDNC: Bool = false, onTenantDNC: Bool = false, tenantWindow: DailyWindow? = nil, recentDials: Int = 0,
-        oldestRecentDial: Date? = nil
+        claimedAt: Date, purpose: CallPurpose, consentType: ConsentType?, onGlobalDNC: Bool = false, onTenantDNC: Bool = false,
+        tenantWindow: DailyWindow? = nil, recentDials: Int = 0, oldestRecentDial: Date? = nil
     ) {
         self.jobID = jobID
         self.tenantID = tenantID
@@ -58,6 +62,8 @@ public struct ClaimedCall: Sendable, Hashable {
         self.callerActive = callerActive
         self.callerOwnedByTenant = callerOwnedByTenant
         self.claimedAt = claimedAt
+        self.purpose = purpose
+        self.consentType = consentType
         self.onGlobalDNC = onGlobalDNC
         self.onTenantDNC = onTenantDNC
         self.tenantWindow = tenantWindow

@@ -22,6 +22,9 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
     public var twilio: TwilioConfiguration?
     public var worker: WorkerConfiguration
     public var operations: OperationsSettings
+    /// The bearer token the AI agent presents to `dialer serve`'s `POST /v1/opt-outs` until tenants have API keys;
+    /// `nil`: the route is off (404).
+    public var agentToken: Secret? = nil
 
     public var description: String {
         "DialerSettings(database: \(Self.redactingPassword(databaseURL)), twilio: \(twilio.map { "\($0)" } ?? "none"))"
@@ -63,6 +66,7 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_RETENTION_DAYS", "finished jobs and their attempts older than this are pruned by the running worker (default 90; 0 turns it off). call_attempts is the dial-time compliance record: archive it first if you must keep it longer"),
         ("DIALER_RETENTION_INTERVAL_SECONDS", "how often the worker prunes (default 300; one process of the fleet at a time)"),
         ("DIALER_METRICS_REFRESH_SECONDS", "how often queue depth gauges are read from the database (default 15)"),
+        ("DIALER_AGENT_TOKEN", "bearer token of the AI agent for `dialer serve`'s POST /v1/opt-outs (in-call opt-outs), at least 16 characters; unset: the route answers 404. Never logged"),
         ("DIALER_GATE_TIME", "demos and tests only: evaluate calling hours as if the clock had been this ISO-8601 instant at start; refused unless TWILIO_BASE_URL is loopback"),
     ]
 
@@ -159,7 +163,14 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
             retentionInterval: .seconds(try integer("DIALER_RETENTION_INTERVAL_SECONDS", default: 300, range: 1...86_400)),
             metricsRefresh: .seconds(try integer("DIALER_METRICS_REFRESH_SECONDS", default: 15, range: 1...3600)))
         operations.serveAddress = serveAddress
-        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations)
+        var agentToken: Secret?
+        if let token = value("DIALER_AGENT_TOKEN") {
+            guard token.count >= 16, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw SettingError(setting: "DIALER_AGENT_TOKEN", problem: "must be at least 16 printable ASCII characters without spaces")
+            }
+            agentToken = Secret(token)
+        }
+        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations, agentToken: agentToken)
     }
 }
 

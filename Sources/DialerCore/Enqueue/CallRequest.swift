@@ -22,11 +22,20 @@ public struct CallRequest: Sendable, Hashable {
     public var expiresAt: Date?
     /// Same key and same body returns the existing job; same key with another body is a 409.
     public var idempotencyKey: String?
+    /// Why the call is placed: a telemarketing call needs written consent (``ConsentRule``).
+    public var purpose: CallPurpose
+    /// The callee's consent; `nil` (no evidence) is refused with `consent_required`, as is telemarketing without PEWC.
+    public var consentType: ConsentType?
+    /// When the callee consented; not after the enqueue.
+    public var consentAt: Date?
+    /// Where the consent is recorded (a web form, a call recording, a CRM id), at most ``maxConsentSourceLength`` characters.
+    public var consentSource: String?
 
     public init(
         tenantID: String, to: String, from: String? = nil, campaignID: String? = nil, objective: String,
         outcomeSchema: JSONValue = .object([:]), priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 4,
-        expiresAt: Date? = nil, idempotencyKey: String? = nil
+        expiresAt: Date? = nil, idempotencyKey: String? = nil, purpose: CallPurpose = .informational, consentType: ConsentType? = nil,
+        consentAt: Date? = nil, consentSource: String? = nil
     ) {
         self.tenantID = tenantID
         self.to = to
@@ -39,11 +48,17 @@ public struct CallRequest: Sendable, Hashable {
         self.maxAttempts = maxAttempts
         self.expiresAt = expiresAt
         self.idempotencyKey = idempotencyKey
+        self.purpose = purpose
+        self.consentType = consentType
+        self.consentAt = consentAt
+        self.consentSource = consentSource
     }
 
     /// Longest objective accepted, in characters.
     public static let maxObjectiveLength = 4_000
     public static let maxKeyLength = 255
+    /// Longest `consent_source` accepted, in characters (the column's CHECK says the same).
+    public static let maxConsentSourceLength = 500
     /// Priorities run from 0 (dialed first) to 9 (dialed last); nothing else is a priority.
     public static let priorities = 0...9
     public static let attempts = 1...100
@@ -52,6 +67,7 @@ public struct CallRequest: Sendable, Hashable {
     public enum Field: String, Sendable, CaseIterable {
         case tenantID = "tenant_id", to, from, campaignID = "campaign_id", objective, outcomeSchema = "outcome_schema", priority
         case runAt = "run_at", maxAttempts = "max_attempts", expiresAt = "expires_at", idempotencyKey = "idempotency_key"
+        case purpose, consentType = "consent_type", consentAt = "consent_at", consentSource = "consent_source"
 
         /// The `dialer enqueue` flag that sets it.
         public var flag: String {
@@ -81,8 +97,7 @@ public struct CallRequest: Sendable, Hashable {
         let name = naming.name(field)
         func integer() throws(OpenPhnError) -> Int {
             guard let value = Int(text) else {
-                let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
-                throw OpenPhnError(.invalidRequest, "\(name) must be a whole number, got '\(shown)'.", details: naming.details(field))
+                throw OpenPhnError(.invalidRequest, "\(name) must be a whole number, got '\(Self.shown(text))'.", details: naming.details(field))
             }
             return value
         }
@@ -93,6 +108,21 @@ public struct CallRequest: Sendable, Hashable {
         case .campaignID: campaignID = text
         case .objective: objective = text
         case .idempotencyKey: idempotencyKey = text
+        case .consentSource: consentSource = text
+        case .purpose:
+            guard let value = CallPurpose(text: text) else {
+                throw OpenPhnError(.invalidRequest, "\(name) must be informational or telemarketing, got '\(Self.shown(text))'.",
+                                   details: naming.details(field))
+            }
+            purpose = value
+        case .consentType:
+            guard let value = ConsentType(text: text) else {
+                throw OpenPhnError(.invalidRequest,
+                                   "\(name) must be prior_express_written (or pewc) or prior_express (or pec), got '\(Self.shown(text))'.",
+                                   details: naming.details(field))
+            }
+            consentType = value
+        case .consentAt: consentAt = try ISO8601Instant.parse(text, name: name, details: naming.details(field))
         case .outcomeSchema:
             guard let schema = JSONValue.parse(text) else {
                 throw OpenPhnError(.outcomeSchemaInvalid, "\(name) is not valid JSON.", details: naming.details(field))
@@ -105,9 +135,14 @@ public struct CallRequest: Sendable, Hashable {
         }
     }
 
-    /// Checks every field; the first problem found is returned as the OpenPhn error a client would get.
+    /// A cell or flag value as messages quote it: at most 40 characters.
+    private static func shown(_ text: String) -> String { text.count > 40 ? String(text.prefix(40)) + "..." : text }
+
+    /// Checks every field; the first problem found is returned as the OpenPhn error a client would get. Consent comes
+    /// last: a call without the consent its purpose needs (``ConsentRule``) is `consent_required`.
     /// - Parameters:
-    ///   - now: the clock at enqueue; an `expires_at` not after it is refused (the job could only fail later).
+    ///   - now: the clock at enqueue; an `expires_at` not after it is refused (the job could only fail later), and so is a
+    ///     `consent_at` after it (consent is evidence of the past).
     ///   - naming: whether messages name the fields or the command line's flags.
     public func validated(now: Date = Date(), naming: Naming = .fields) throws(OpenPhnError) -> ValidatedCallRequest {
         guard !tenantID.isEmpty, tenantID.count <= 128 else { throw invalid(.tenantID, "is required (at most 128 characters).", naming) }
@@ -118,6 +153,13 @@ public struct CallRequest: Sendable, Hashable {
         } catch { throw error.merging(naming.details(.to)) }
         guard !objective.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw invalid(.objective, "is required.", naming) }
         let caller = try validateDefaults(now: now, naming: naming)
+        if let violation = ConsentRule.violation(purpose: purpose, consent: consentType) {
+            let evidence = "with \(naming.name(.consentAt)) and \(naming.name(.consentSource))."
+            let hint = consentType == nil
+                ? " Give \(naming.name(.consentType)) (prior_express or prior_express_written), \(evidence)"
+                : " Give \(naming.name(.consentType)) prior_express_written, \(evidence)"
+            throw OpenPhnError(violation.error, violation.message + hint, details: violation.details.merging(naming.details(.consentType)) { $1 })
+        }
         return ValidatedCallRequest(request: self, destination: destination, caller: caller)
     }
 
@@ -154,6 +196,14 @@ public struct CallRequest: Sendable, Hashable {
         if let expiresAt, let runAt, expiresAt <= runAt {
             throw invalid(.expiresAt, "must be after \(naming.name(.runAt)).", naming)
         }
+        if let consentAt, consentAt > now {
+            throw invalid(.consentAt, "\(ISO8601Instant.string(consentAt)) is in the future: consent must have been given before the call is enqueued.",
+                          naming, ["consent_at": .string(ISO8601Instant.string(consentAt)), "now": .string(ISO8601Instant.string(now))])
+        }
+        if let consentSource, consentSource.isEmpty || consentSource.count > Self.maxConsentSourceLength {
+            throw invalid(.consentSource, "must be 1 to \(Self.maxConsentSourceLength) characters, got \(consentSource.count).", naming,
+                          ["length": .number(Double(consentSource.count)), "max_length": .number(Double(Self.maxConsentSourceLength))])
+        }
         return caller
     }
 
@@ -177,8 +227,8 @@ public struct ValidatedCallRequest: Sendable, Hashable {
     public let destination: PhoneNumber
     public let caller: PhoneNumber?
 
-    /// The body the idempotency hash covers: every field that changes what call is placed. Sorted-key JSON, so equal
-    /// bodies give equal text and the database hashes it with SHA-256.
+    /// The body the idempotency hash covers: every field that changes what call is placed, its consent evidence included.
+    /// Sorted-key JSON, so equal bodies give equal text and the database hashes it with SHA-256.
     public var canonicalBody: String {
         let r = request
         var body: [String: JSONValue] = [
@@ -189,6 +239,11 @@ public struct ValidatedCallRequest: Sendable, Hashable {
         if let c = r.campaignID { body["campaign_id"] = .string(c) }
         if let t = r.runAt { body["run_at"] = .number(t.timeIntervalSince1970.rounded()) }
         if let t = r.expiresAt { body["expires_at"] = .number(t.timeIntervalSince1970.rounded()) }
+        // The consent a job carries is part of what was asked: the same key with other evidence is another request.
+        body["purpose"] = .string(r.purpose.rawValue)
+        if let c = r.consentType { body["consent_type"] = .string(c.rawValue) }
+        if let t = r.consentAt { body["consent_at"] = .number(t.timeIntervalSince1970.rounded()) }
+        if let s = r.consentSource { body["consent_source"] = .string(s) }
         return JSONValue.object(body).jsonText
     }
 }

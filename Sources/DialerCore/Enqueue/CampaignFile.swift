@@ -3,9 +3,12 @@ import Foundation
 /// A campaign in CSV form: a header row naming the columns, one call per row.
 ///
 /// Columns: `to` (required), and optionally `from`, `objective`, `outcome_schema` (JSON), `priority`, `run_at` and
-/// `expires_at` (ISO-8601), `max_attempts`, `idempotency_key`, `campaign_id`. A column left out, or an empty cell, takes
-/// the default given on the command line. Without an `idempotency_key` column each row's key is derived from the campaign
-/// and the destination, so importing the same file twice creates no second job.
+/// `expires_at` (ISO-8601), `max_attempts`, `idempotency_key`, `campaign_id`, and the consent evidence: `purpose`
+/// (informational or telemarketing), `consent_type` (prior_express_written or pewc, prior_express or pec), `consent_at`
+/// (ISO-8601, not in the future) and `consent_source`. A column left out, or an empty cell, takes the default given on the
+/// command line. A row without consent, or telemarketing without written consent, is a bad row (`consent_required`).
+/// Without an `idempotency_key` column each row's key is derived from the campaign and the destination, so importing the
+/// same file twice creates no second job.
 public struct CampaignFile: Sendable {
     /// A row that did not validate: its 1-based line in the file and the OpenPhn error.
     public struct RowError: Sendable, Hashable, CustomStringConvertible {

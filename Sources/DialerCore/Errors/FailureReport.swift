@@ -35,7 +35,7 @@ public struct FailureReport: Error, Sendable, Hashable {
     static let invalidSetting = "invalid_setting"
 
     /// Codes whose errors mean the request itself is wrong: fixing the input is the only remedy (exit status 2).
-    static let inputCodes: Set<ErrorCode> = [.invalidRequest, .invalidPhone, .outcomeSchemaInvalid]
+    static let inputCodes: Set<ErrorCode> = [.invalidRequest, .invalidPhone, .outcomeSchemaInvalid, .consentRequired]
 
     /// The report for any error a command can meet.
     public init(_ error: any Error) {

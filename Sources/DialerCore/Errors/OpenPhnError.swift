@@ -31,15 +31,23 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case leadExhausted = "lead_exhausted"
     /// `dialer serve` extension: a Twilio webhook whose `X-Twilio-Signature` is missing or does not match (403).
     case invalidSignature = "invalid_signature"
+    /// 401 of the contract: the `Authorization: Bearer` header is missing, malformed or not a token this server accepts.
+    case invalidToken = "invalid_token"
+    /// OpenPhn extension (422): the call lacks the consent its purpose needs with an AI voice (FCC 24-17): any call needs
+    /// prior express consent, a telemarketing call prior express written consent. Refused at enqueue and, for a job
+    /// whose evidence is missing when it is dialed, blocked by the gate (terminal, like `dnc_blocked`).
+    /// `details`: `purpose`, `required` (`prior_express_written` or `prior_express`), `consent_type` (null: none).
+    case consentRequired = "consent_required"
 
     /// The HTTP status the public API pairs with this code.
     public var httpStatus: Int {
         switch self {
         case .invalidPhone, .invalidRequest: 400
+        case .invalidToken: 401
         case .verificationPending, .invalidSignature: 403
         case .notFound: 404
         case .idempotencyConflict: 409
-        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .callDeclined, .leadExhausted: 422
+        case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .callDeclined, .leadExhausted, .consentRequired: 422
         case .rateLimited: 429
         case .carrierRejected: 502
         case .upstreamUnavailable, .workerLost: 503

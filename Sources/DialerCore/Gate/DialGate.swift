@@ -31,8 +31,10 @@ public struct GateDecision: Sendable, Hashable {
 /// The dial-time checks every claimed job passes between claim and dial. Pure: it reads only the claim and an instant.
 ///
 /// Re-checked at dial time, because everything may have changed since enqueue: the job's expiry, the number plan,
-/// the do-not-call lists (tenant's, then global), the tenant's verification and Twilio subaccount, the caller number,
-/// calling hours in every zone the callee may be in, and the per-person frequency caps.
+/// the do-not-call lists (tenant's, then global), the job's consent evidence for its purpose (``ConsentRule``: an AI
+/// voice is an artificial voice, so no call goes out without consent, nor telemarketing without written consent), the
+/// tenant's verification and Twilio subaccount, the caller number, calling hours in every zone the callee may be in,
+/// and the per-person frequency caps.
 public struct DialGate: Sendable {
     public var callHours: CallHours
     /// How long a job of a tenant still in review waits before it is looked at again.
@@ -69,6 +71,10 @@ public struct DialGate: Sendable {
         if call.onGlobalDNC {
             return .block(OpenPhnError(.dncBlocked, "Destination \(call.destination) is on the global DNC list.", details: ["suppression_source": "global"]),
                           rule: "global DNC list", audit: ["list": "global"])
+        }
+        let consent = Self.consentAudit(call)
+        if let violation = ConsentRule.violation(purpose: call.purpose, consent: call.consentType) {
+            return .block(violation, rule: ConsentRule.rule(for: call.purpose), audit: consent)
         }
         switch call.verification {
         case .rejected:
@@ -109,7 +115,14 @@ public struct DialGate: Sendable {
                 "The tenant already called this number \(call.recentDials) times in 24 hours; the limit here is \(cap).",
                 details: ["max_calls_24h": .number(Double(cap)), "next_allowed_at": .string(Self.iso(until))]), rule: rule, audit: audit))
         }
-        return .allow(rule: hours.rule, audit: audit)
+        return .allow(rule: hours.rule, audit: audit.merging(consent) { $1 })
+    }
+
+    /// The consent facts every allowed or consent-blocked dial keeps on its attempt row: the purpose, the consent the job
+    /// had when it was dialed, and the rule that applied.
+    static func consentAudit(_ call: ClaimedCall) -> [String: JSONValue] {
+        ["purpose": .string(call.purpose.rawValue), "consent_type": call.consentType.map { .string($0.rawValue) } ?? .null,
+         "consent_rule": .string(ConsentRule.rule(for: call.purpose))]
     }
 
     /// A deferral past the job's expiry ends the job instead, with the deferral's error.

@@ -14,53 +14,31 @@ public struct CancelResult: Sendable, Hashable, Codable {
     public var notFound: [Int64] = []
 }
 
+/// Which jobs one cancel statement looks at: by id, or a tenant's (one campaign's, one destination's); `''` is "any".
+struct CancelScope: Sendable {
+    var ids: [Int64]?
+    var tenant = ""
+    var campaign = ""
+    var destination = ""
+}
+
 extension JobStore {
     /// Cancels waiting and paused jobs (they end `cancelled`, with an `operator` row in `call_attempts`). Jobs being dialed
     /// or reconciled are left alone and counted: they may already have rung, and they finish on their own.
     public func cancel(_ selection: JobSelection, by operatorID: String, dryRun: Bool = false) async throws -> CancelResult {
         var result = CancelResult()
         let (ids, tenant, campaign) = Self.parts(selection)
+        let scope = CancelScope(ids: ids, tenant: tenant, campaign: campaign)
         if !dryRun {
             while true {
-                let rows = try await client.query("""
-                    WITH batch AS (
-                        SELECT id FROM call_jobs
-                        WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
-                          AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-                          AND state IN ('queued', 'deferred', 'retrying', 'paused')
-                        LIMIT \(Self.operatorBatch)
-                        FOR UPDATE
-                    ), cancelled AS (
-                        UPDATE call_jobs j SET state = 'cancelled', paused_from = NULL, finished_at = now(), updated_at = now()
-                        FROM batch WHERE j.id = batch.id
-                        RETURNING j.id, j.attempt
-                    ), logged AS (
-                        INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome) SELECT id, attempt, \(operatorID), 'operator', 'cancelled' FROM cancelled
-                    )
-                    SELECT count(*)::bigint FROM cancelled
-                    """, logger: logger)
-                var count = 0
-                for try await n in rows.decode(Int.self) { count = n }
+                let count = try await Self.cancelled(try await client.query(Self.cancelBatch(scope, by: operatorID), logger: logger))
                 result.cancelled += count
                 // Not `count < batch`: a row claimed while this batch waited for its lock drops out of the batch, and
                 // more waiting rows may remain.
                 if count == 0 { break }
             }
         }
-        let rows = try await client.query("""
-            SELECT state, count(*)::bigint FROM call_jobs
-            WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
-              AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
-              AND (\(ids)::bigint[] IS NOT NULL OR state NOT IN ('completed', 'dialed', 'failed', 'cancelled'))
-            GROUP BY state
-            """, logger: logger)
-        for try await (raw, count) in rows.decode((String, Int).self) {
-            switch JobState(rawValue: raw) {
-            case .active, .inDoubt, .awaitingOutcome: result.inFlight += count
-            case .queued, .deferred, .retrying, .paused: if dryRun { result.cancelled += count }
-            case .completed, .dialed, .failed, .cancelled, nil: result.alreadyFinished += count
-            }
-        }
+        try await Self.tally(try await client.query(Self.cancelTally(scope), logger: logger), into: &result, dryRun: dryRun)
         if case .jobs(let requested) = selection {
             let found = try await client.query("SELECT id FROM call_jobs WHERE id = ANY(\(requested))", logger: logger)
             var present = Set<Int64>()
@@ -73,5 +51,61 @@ extension JobStore {
             logger.notice("cancelled", metadata: ["cancelled": "\(result.cancelled)", "in_flight": "\(result.inFlight)", "by": "\(operatorID)"])
         }
         return result
+    }
+
+    /// One batch of a cancel: up to ``operatorBatch`` waiting or paused jobs of `scope` end `cancelled`, each with an
+    /// `operator` row in `call_attempts` whose `detail` is `detail` (why, for a cancel that has a reason: an opt-out).
+    /// Returns one row, the number cancelled; run it until that is 0.
+    static func cancelBatch(_ scope: CancelScope, by operatorID: String, detail: JSONValue? = nil) -> PostgresQuery {
+        let (ids, tenant, campaign, destination) = (scope.ids, scope.tenant, scope.campaign, scope.destination)
+        return """
+            WITH batch AS (
+                SELECT id FROM call_jobs
+                WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
+                  AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
+                  AND (\(destination) = '' OR destination = \(destination))
+                  AND state IN ('queued', 'deferred', 'retrying', 'paused')
+                LIMIT \(Self.operatorBatch)
+                FOR UPDATE
+            ), cancelled AS (
+                UPDATE call_jobs j SET state = 'cancelled', paused_from = NULL, finished_at = now(), updated_at = now()
+                FROM batch WHERE j.id = batch.id
+                RETURNING j.id, j.attempt
+            ), logged AS (
+                INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome, detail)
+                SELECT id, attempt, \(operatorID), 'operator', 'cancelled', \(detail?.jsonText)::jsonb FROM cancelled
+            )
+            SELECT count(*)::bigint FROM cancelled
+            """
+    }
+
+    /// The jobs of `scope` by state, for ``tally(_:into:dryRun:)``: every state for ids, the unfinished ones otherwise.
+    static func cancelTally(_ scope: CancelScope) -> PostgresQuery {
+        let (ids, tenant, campaign, destination) = (scope.ids, scope.tenant, scope.campaign, scope.destination)
+        return """
+            SELECT state, count(*)::bigint FROM call_jobs
+            WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
+              AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
+              AND (\(destination) = '' OR destination = \(destination))
+              AND (\(ids)::bigint[] IS NOT NULL OR state NOT IN ('completed', 'dialed', 'failed', 'cancelled'))
+            GROUP BY state
+            """
+    }
+
+    static func cancelled(_ rows: PostgresRowSequence) async throws -> Int {
+        var count = 0
+        for try await n in rows.decode(Int.self) { count = n }
+        return count
+    }
+
+    /// Counts the rows of ``cancelTally(_:)`` into `result`: in-flight, already finished, and (in a dry run) what would be cancelled.
+    static func tally(_ rows: PostgresRowSequence, into result: inout CancelResult, dryRun: Bool) async throws {
+        for try await (raw, count) in rows.decode((String, Int).self) {
+            switch JobState(rawValue: raw) {
+            case .active, .inDoubt, .awaitingOutcome: result.inFlight += count
+            case .queued, .deferred, .retrying, .paused: if dryRun { result.cancelled += count }
+            case .completed, .dialed, .failed, .cancelled, nil: result.alreadyFinished += count
+            }
+        }
     }
 }

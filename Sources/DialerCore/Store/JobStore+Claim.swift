@@ -9,8 +9,9 @@ extension JobStore {
     /// so concurrent claimers on any number of machines never take the same row and never wait on each other; the CTE is
     /// also the planner fence that keeps the UPDATE to exactly `limit` rows. The same statement takes the lease, counts
     /// the attempt and joins the tenant and the caller number, so the worker needs nothing more to gate and dial:
-    /// the do-not-call lists (global and the tenant's: primary-key probes), the tenant's own window, and the tenant's
-    /// dials to the destination in the last 24 hours (frequency caps) ride on the same statement.
+    /// the do-not-call lists (global and the tenant's: primary-key probes), the tenant's own window, the tenant's
+    /// dials to the destination in the last 24 hours (frequency caps), and the job's purpose and consent evidence (columns
+    /// of the claimed row, as they are at the claim) ride on the same statement.
     /// - Parameters:
     ///   - worker: this worker's id, stored as the lease owner.
     ///   - lease: how long the lease lasts without being renewed or released.
@@ -38,6 +39,9 @@ extension JobStore {
                 verification: VerificationStatus(rawValue: try r[7].decode(String.self)) ?? .pendingReview,
                 subaccountSID: try r[8].decode(String?.self), callerE164: try r[9].decode(String.self), callerActive: try r[10].decode(Bool.self),
                 callerOwnedByTenant: try r[11].decode(Bool.self), claimedAt: try r[12].decode(Date.self),
+                // Read as the strictest case when unreadable: an unknown purpose needs written consent, an unknown type is none.
+                purpose: CallPurpose(rawValue: try r[18].decode(String.self)) ?? .telemarketing,
+                consentType: try r[19].decode(String?.self).flatMap(ConsentType.init(rawValue:)),
                 onGlobalDNC: try r[13].decode(Bool.self), onTenantDNC: try r[14].decode(Bool.self),
                 tenantWindow: try r[15].decode(String?.self).flatMap(DailyWindow.init), recentDials: try r[16].decode(Int.self),
                 oldestRecentDial: try r[17].decode(Date?.self)))
@@ -61,14 +65,15 @@ extension JobStore {
             SET state = 'active', attempt = j.attempt + 1, lease_owner = $4,
                 lease_expires_at = now() + make_interval(secs => $5), attempted_at = now(), updated_at = now()
             FROM due WHERE j.id = due.id
-            RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id
+            RETURNING j.id, j.tenant_id, j.campaign_id, j.destination, j.attempt, j.max_attempts, j.expires_at, j.caller_number_id,
+                      j.purpose, j.consent_type
         )
         SELECT c.id, c.tenant_id, c.campaign_id, c.destination, c.attempt, c.max_attempts, c.expires_at,
                t.verification_status, t.twilio_subaccount_sid, p.e164, p.active, p.tenant_id = c.tenant_id, now(),
                EXISTS (SELECT 1 FROM dnc_global g WHERE g.number = n.number),
                EXISTS (SELECT 1 FROM dnc_tenant d WHERE d.tenant_id = c.tenant_id AND d.number = n.number),
                to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
-               recent.dials, recent.oldest
+               recent.dials, recent.oldest, c.purpose, c.consent_type
         FROM claimed c
         JOIN tenants t ON t.id = c.tenant_id
         JOIN phone_numbers p ON p.id = c.caller_number_id

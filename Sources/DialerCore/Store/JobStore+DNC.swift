@@ -129,13 +129,17 @@ extension JobStore {
     /// Adds one number to a list; returns false when it was there already.
     @discardableResult
     public func addDNC(_ number: PhoneNumber, to list: DNCList, source: String = "manual") async throws -> Bool {
-        let query: PostgresQuery
+        try await client.query(Self.addDNCStatement(number, to: list, source: source), logger: logger).collect().count == 1
+    }
+
+    /// The insert of one number into a list, returning a row only when it was not there yet (an earlier source is kept).
+    /// Shared by ``addDNC(_:to:source:)`` and the opt-out's transaction.
+    static func addDNCStatement(_ number: PhoneNumber, to list: DNCList, source: String) -> PostgresQuery {
         switch list {
-        case .global: query = "INSERT INTO dnc_global (number, source) VALUES (\(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
+        case .global: "INSERT INTO dnc_global (number, source) VALUES (\(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
         case .tenant(let id):
-            query = "INSERT INTO dnc_tenant (tenant_id, number, source) VALUES (\(id), \(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
+            "INSERT INTO dnc_tenant (tenant_id, number, source) VALUES (\(id), \(number.numeric), \(source)) ON CONFLICT DO NOTHING RETURNING 1"
         }
-        return try await client.query(query, logger: logger).collect().count == 1
     }
 
     /// Removes one number from a list; returns false when it was not there.
@@ -150,7 +154,8 @@ extension JobStore {
     }
 
     /// The facts the gate reads for a number outside any job: list membership, and the tenant's state when one is named.
-    /// Without a tenant, the account checks pass so that only the number, the lists and the hours decide.
+    /// Without a tenant, the account checks pass so that only the number, the lists and the hours decide. Consent is a
+    /// fact of a job, not of a number: it is taken as given (``checkedPurpose``, ``checkedConsent``).
     public func checkFacts(_ number: PhoneNumber, tenant: String?) async throws -> ClaimedCall {
         let rows = try await client.query("""
             SELECT EXISTS (SELECT 1 FROM dnc_global WHERE number = \(number.numeric)),
@@ -173,10 +178,16 @@ extension JobStore {
                 jobID: 0, tenantID: tenant ?? "", campaignID: nil, destination: number.e164, attempt: 0, maxAttempts: 1, expiresAt: nil,
                 verification: verification, subaccountSID: tenant == nil ? "AC" : try r[3].decode(String?.self), callerE164: "",
                 callerActive: tenant == nil ? true : try r[5].decode(Bool.self), callerOwnedByTenant: true, claimedAt: try r[9].decode(Date.self),
+                purpose: Self.checkedPurpose, consentType: Self.checkedConsent,
                 onGlobalDNC: try r[0].decode(Bool.self), onTenantDNC: try r[1].decode(Bool.self),
                 tenantWindow: try r[4].decode(String?.self).flatMap(DailyWindow.init), recentDials: try r[6].decode(Int?.self) ?? 0,
                 oldestRecentDial: try r[7].decode(Date?.self))
         }
         throw OpenPhnError(.notFound, "No facts for \(number.masked).")
     }
+
+    /// What `dialer check` decides a number for: an informational call with prior express consent, so that the number,
+    /// the lists, the account and the hours decide (each job's own consent is re-checked when it is dialed).
+    public static let checkedPurpose = CallPurpose.informational
+    public static let checkedConsent: ConsentType? = .priorExpress
 }

@@ -191,6 +191,11 @@ extension JobStore {
         let maxAttempts = r.map(\.maxAttempts)
         let expiries = r.map { $0.expiresAt.map { iso.string(from: $0) } ?? "" }
         let keys = r.map { $0.idempotencyKey ?? "" }
+        // Validation refuses an empty consent source, so '' stands for none here, as it does for the other optional texts.
+        let purposes = r.map(\.purpose.rawValue)
+        let consentTypes = r.map { $0.consentType?.rawValue ?? "" }
+        let consentAts = r.map { $0.consentAt.map { iso.string(from: $0) } ?? "" }
+        let consentSources = r.map { $0.consentSource ?? "" }
         let bodies = requests.map(\.canonicalBody)
         // Ids are drawn before the insert so each input row can be matched to its inserted row (RETURNING has no order).
         let rows = try await connection.query("""
@@ -199,17 +204,20 @@ extension JobStore {
                        sha256(convert_to(i.body, 'UTF8')) AS hash
                 FROM unnest(\(tenants)::text[], \(callers)::bigint[], \(destinations)::text[], \(campaigns)::text[], \(objectives)::text[],
                             \(schemas)::text[], \(priorities)::int[], \(runAts)::text[], \(maxAttempts)::int[], \(expiries)::text[],
-                            \(keys)::text[], \(bodies)::text[])
+                            \(keys)::text[], \(bodies)::text[], \(purposes)::text[], \(consentTypes)::text[], \(consentAts)::text[],
+                            \(consentSources)::text[])
                      WITH ORDINALITY AS i(tenant_id, caller_id, destination, campaign_id, objective, outcome_schema, priority, run_at,
-                                          max_attempts, expires_at, idem_key, body, ord)
+                                          max_attempts, expires_at, idem_key, body, purpose, consent_type, consent_at, consent_source, ord)
             ), ins AS (
                 INSERT INTO call_jobs (id, tenant_id, caller_number_id, destination, campaign_id, objective, outcome_schema, priority,
-                                       run_at, max_attempts, expires_at, idempotency_key, request_hash, state, paused_from)
+                                       run_at, max_attempts, expires_at, idempotency_key, request_hash, state, paused_from,
+                                       purpose, consent_type, consent_at, consent_source)
                 OVERRIDING SYSTEM VALUE
                 SELECT new_id, tenant_id, caller_id, destination, NULLIF(campaign_id, ''), objective, outcome_schema::jsonb, priority,
                        coalesce(NULLIF(run_at, '')::timestamptz, now()), max_attempts, NULLIF(expires_at, '')::timestamptz,
                        NULLIF(idem_key, ''), hash,
-                       CASE WHEN paused THEN 'paused' ELSE 'queued' END, CASE WHEN paused THEN 'queued' END
+                       CASE WHEN paused THEN 'paused' ELSE 'queued' END, CASE WHEN paused THEN 'queued' END,
+                       purpose, NULLIF(consent_type, ''), NULLIF(consent_at, '')::timestamptz, NULLIF(consent_source, '')
                 FROM input
                 -- A job enqueued into a paused tenant or campaign waits parked until it is resumed.
                 CROSS JOIN LATERAL (SELECT \(unescaped: Self.scopePaused("input")) AS paused) pz

@@ -10,7 +10,7 @@ public enum JobSelection: Sendable, Hashable {
 }
 
 /// What the operator controls share: batches, the wake-up, the tenant check, the selection of jobs. Each control has its
-/// own file: `JobStore+Pause.swift`, `+Cancel.swift`, `+Retry.swift`, `+Prune.swift`.
+/// own file: `JobStore+Pause.swift`, `+Cancel.swift`, `+Retry.swift`, `+Prune.swift`, `+OptOut.swift`.
 extension JobStore {
     /// Rows per statement for the operator commands that touch many jobs: each batch is its own short transaction,
     /// so a large campaign never holds thousands of row locks against the claim for long.
@@ -22,9 +22,22 @@ extension JobStore {
 
     /// Throws `not_found` unless the tenant exists.
     public func requireTenant(_ tenant: String) async throws {
-        let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = \(tenant))", logger: logger)
-        for try await exists in rows.decode(Bool.self) where exists { return }
-        throw OpenPhnError(.notFound, "Tenant '\(tenant)' does not exist.", details: ["tenant_id": .string(tenant)])
+        guard try await Self.tenantExists(try await client.query(Self.tenantExistsStatement(tenant), logger: logger)) else {
+            throw Self.unknownTenant(tenant)
+        }
+    }
+
+    /// One row: whether the tenant exists. Run on the client, or on a transaction's connection.
+    static func tenantExistsStatement(_ tenant: String) -> PostgresQuery { "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = \(tenant))" }
+
+    static func tenantExists(_ rows: PostgresRowSequence) async throws -> Bool {
+        for try await exists in rows.decode(Bool.self) where exists { return true }
+        return false
+    }
+
+    /// `not_found` for a tenant that does not exist.
+    static func unknownTenant(_ tenant: String) -> OpenPhnError {
+        OpenPhnError(.notFound, "Tenant '\(tenant)' does not exist.", details: ["tenant_id": .string(tenant)])
     }
 
     static func parts(_ selection: JobSelection) -> (ids: [Int64]?, tenant: String, campaign: String) {

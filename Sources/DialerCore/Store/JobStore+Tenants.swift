@@ -37,15 +37,20 @@ extension JobStore {
     public func job(_ id: Int64) async throws -> JobSnapshot? {
         let rows = try await client.query("""
             SELECT id, tenant_id, state, attempt, max_attempts, twilio_call_sid, last_error::text,
-                   extract(epoch FROM run_at - now())::float8, destination, campaign_id, last_outcome
+                   extract(epoch FROM run_at - now())::float8, destination, campaign_id, purpose, consent_type, consent_at, consent_source, last_outcome
             FROM call_jobs WHERE id = \(id)
             """, logger: logger)
-        for try await (id, tenant, state, attempt, maxAttempts, sid, error, runIn, destination, campaign, lastOutcome) in rows.decode(
-            (Int64, String, String, Int, Int, String?, String?, Double, String, String?, String?).self)
-        {
-            return JobSnapshot(id: id, tenantID: tenant, state: JobState(rawValue: state) ?? .queued, attempt: attempt, maxAttempts: maxAttempts,
-                               callSID: sid, lastError: error.flatMap(OpenPhnError.parse), runInSeconds: runIn, destination: destination, campaignID: campaign,
-                               lastOutcome: lastOutcome)
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            return JobSnapshot(
+                id: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self),
+                state: JobState(rawValue: try r[2].decode(String.self)) ?? .queued, attempt: try r[3].decode(Int.self),
+                maxAttempts: try r[4].decode(Int.self), callSID: try r[5].decode(String?.self),
+                lastError: try r[6].decode(String?.self).flatMap(OpenPhnError.parse), runInSeconds: try r[7].decode(Double.self),
+                destination: try r[8].decode(String.self), campaignID: try r[9].decode(String?.self),
+                purpose: CallPurpose(rawValue: try r[10].decode(String.self)) ?? .telemarketing,
+                consentType: try r[11].decode(String?.self).flatMap(ConsentType.init(rawValue:)), consentAt: try r[12].decode(Date?.self),
+                consentSource: try r[13].decode(String?.self), lastOutcome: try r[14].decode(String?.self))
         }
         return nil
     }
@@ -83,6 +88,11 @@ public struct JobSnapshot: Sendable, Hashable {
     public let runInSeconds: Double
     public let destination: String
     public let campaignID: String?
+    public let purpose: CallPurpose
+    /// The consent evidence the job carries; `nil`: none (the gate will not dial it).
+    public let consentType: ConsentType?
+    public let consentAt: Date?
+    public let consentSource: String?
     /// How its latest call ended (`call_jobs.last_outcome`), once known.
     public var lastOutcome: String? = nil
 }

@@ -1,9 +1,10 @@
+import Foundation
 import DialerCore
 import PostgresNIO
 
 /// The job factory (River's `testfactory`, `Oban.Testing`): puts jobs into the state a test starts from, in the test's
-/// schema, without the test writing SQL against `call_jobs`. The one statement below is the only test SQL that moves a
-/// job; everything else goes through the store, as the product does.
+/// schema, without the test writing SQL against `call_jobs`. The first statement below is the only test SQL that moves a
+/// job, the second the only one that edits its consent evidence; everything else goes through the store, as the product does.
 extension Fixture {
     /// Puts a job into `state`; see `jobs(_:_:state:runIn:createdAgo:finishedAgo:expiredAgo:)`.
     static func job(
@@ -50,6 +51,26 @@ extension Fixture {
                 RETURNING id
             )
             SELECT count(*)::bigint FROM moved
+            """)
+        guard updated == Set(ids).count else { throw UnknownJob(ids: ids, found: updated) }
+    }
+
+    /// Sets enqueued jobs' purpose and consent evidence as an operator's backfill or correction would after enqueue
+    /// (`type: nil` takes the evidence away: consent_type, consent_at and consent_source all NULL, as rows enqueued before
+    /// migration 0009 are). The job's state is left as it is.
+    /// - Parameter purpose: `nil` keeps each job's purpose.
+    static func consent(_ store: JobStore, _ ids: [Int64], purpose: CallPurpose? = nil, type: ConsentType?) async throws {
+        let purpose = purpose?.rawValue, type = type?.rawValue
+        let source: String? = type == nil ? nil : consentSource
+        let at: Date? = type == nil ? nil : consentAt
+        let updated = try await store.scalar("""
+            WITH edited AS (
+                UPDATE call_jobs SET purpose = coalesce(\(purpose), purpose), consent_type = \(type), consent_at = \(at),
+                                     consent_source = \(source), updated_at = now()
+                WHERE id = ANY(\(ids))
+                RETURNING id
+            )
+            SELECT count(*)::bigint FROM edited
             """)
         guard updated == Set(ids).count else { throw UnknownJob(ids: ids, found: updated) }
     }

@@ -69,11 +69,20 @@ enum Fixture {
         try await store.upsertPhoneNumber(tenantID: id, e164: caller, selected: true)
     }
 
-    static func request(_ to: String, tenant: String = "acme", key: String? = nil, maxAttempts: Int = 4, objective: String = "Confirm the appointment")
-        throws -> ValidatedCallRequest
-    {
-        try CallRequest(tenantID: tenant, to: to, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key).validated()
+    /// A validated request, by default an informational call with prior express consent (``consentSource``), so it
+    /// dials; tests of the consent rule pass another purpose or consent (`nil` is refused by validation: to get a job
+    /// without consent, enqueue one with consent and take it away with ``consent(_:_:purpose:type:)``).
+    static func request(
+        _ to: String, tenant: String = "acme", key: String? = nil, maxAttempts: Int = 4, objective: String = "Confirm the appointment",
+        purpose: CallPurpose = .informational, consent: ConsentType? = .priorExpress
+    ) throws -> ValidatedCallRequest {
+        try CallRequest(tenantID: tenant, to: to, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key, purpose: purpose,
+                        consentType: consent, consentAt: consentAt, consentSource: consentSource).validated()
     }
+
+    /// The consent evidence the kit's requests carry by default.
+    static let consentSource = "test kit: consent form"
+    static let consentAt = ISO8601DateFormatter().date(from: "2025-06-15T12:00:00Z")!
 
     /// A 503 from Twilio, as the classifier reads it (for outcomes tests write by hand).
     static let serverError = DialFailure(kind: .serverError, error: OpenPhnError(.upstreamUnavailable, "Twilio answered 503."), httpStatus: 503)
@@ -129,6 +138,19 @@ enum Fixture {
             try await group.run()
         }
         return stats.snapshot
+    }
+}
+
+extension CallRequest {
+    /// This request with the kit's default consent evidence where it has none (informational, prior express consent).
+    func withConsent() -> CallRequest {
+        var request = self
+        if request.consentType == nil {
+            request.consentType = .priorExpress
+            request.consentAt = Fixture.consentAt
+            request.consentSource = Fixture.consentSource
+        }
+        return request
     }
 }
 

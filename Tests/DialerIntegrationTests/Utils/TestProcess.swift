@@ -51,6 +51,10 @@ final class TestProcess: Sendable {
         return env
     }
 
+    /// The `dialer enqueue` flags that give every row of a test's call or campaign the kit's default consent evidence
+    /// (informational, prior express consent, the kit's source), as `Fixture.request` does for the store.
+    static let consentFlags = ["--consent-type", "pec", "--consent-source", Fixture.consentSource]
+
     /// Runs a program to its end.
     /// - Parameters:
     ///   - program: the executable; the built `dialer` unless told otherwise.

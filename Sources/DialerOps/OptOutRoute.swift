@@ -1,0 +1,57 @@
+import DialerCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /v1/opt-outs`: the AI agent reports that the callee asked not to be called again (FCC 24-24: a revocation
+/// in any reasonable manner, honoured within ten business days; here, before the answer is sent).
+///
+/// Body: `{"tenant_id", "to", "source", "call_sid" (optional)}`. The number goes on the tenant's do-not-call list and
+/// its waiting jobs are cancelled, in one transaction with an `audit_log` row (``JobStore/optOut(_:actor:)``); the answer
+/// is 201 `{tenant_id, to (masked), cancelled_jobs, source}`. Authenticated by ``AgentAuthentication``; without
+/// `DIALER_AGENT_TOKEN` the route does not exist (404). Errors: 400 `invalid_request` naming the field, 400
+/// `invalid_phone`, 401 `invalid_token`, 404 `not_found` (unknown tenant), 503 when the database does not answer (retry).
+struct OptOutRoute: Sendable {
+    static let path = "/v1/opt-outs"
+    /// Who `audit_log.actor` says reported it.
+    static let actor = "agent"
+
+    let store: JobStore
+    /// `nil`: DIALER_AGENT_TOKEN is unset and the route answers 404.
+    let authentication: AgentAuthentication?
+    let logger: Logger
+
+    func handle(_ request: Request) async -> Response {
+        guard let authentication else {
+            // Answered like any path this server does not serve: a client learns nothing about its configuration.
+            logger.debug("opt-out refused: DIALER_AGENT_TOKEN is not set, the agent's routes are off")
+            return .openPhn(OpenPhnError(.notFound, "No such route."))
+        }
+        if let refusal = authentication.refusal(request) { return refusal }
+        guard let body = try? await request.body.collect(upTo: 16 * 1024) else {
+            return .openPhn(OpenPhnError(.invalidRequest, "The body is larger than 16 KiB.", details: ["field": "body"]), status: 413)
+        }
+        let optOut: OptOutRequest
+        do {
+            optOut = try OptOutRequest(json: String(buffer: body))
+        } catch {
+            return .openPhn(error)
+        }
+        do {
+            let store = self.store
+            let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
+            return .json(.object([
+                "tenant_id": .string(result.tenantID), "to": .string(result.destination.masked),
+                "cancelled_jobs": .number(Double(result.cancelled)), "source": .string(result.source),
+            ]), status: .created)
+        } catch let error as OpenPhnError {
+            return .openPhn(error)
+        } catch {
+            logger.error("recording an opt-out failed", metadata: [
+                "tenant": "\(optOut.tenantID)", "to": "\(optOut.destination.masked)", "error": "\(String(reflecting: error))",
+            ])
+            return .openPhn(OpenPhnError(.upstreamUnavailable, "The opt-out could not be recorded; send it again."), status: 503)
+        }
+    }
+}
