@@ -5,6 +5,8 @@ import Foundation
 struct StatusReport {
     let rows: [QueueStatusRow]
     let facts: StatusFacts
+    /// The campaign's calls, when `--campaign` names one.
+    var calls: CallReport? = nil
 
     var totals: [JobState: Int] { rows.reduce(into: [:]) { $0[$1.state, default: 0] += $1.count } }
     var oldestDueAge: Double? { rows.compactMap(\.oldestDueAgeSeconds).max() }
@@ -32,6 +34,16 @@ struct StatusReport {
         for table in facts.tables {
             out += "table \(pad(table.table, 14)) live=\(table.liveTuples) dead=\(table.deadTuples) last vacuum: "
                 + (table.lastVacuum.map(Self.iso) ?? "never") + " (autovacuums: \(table.autovacuumCount))\n"
+        }
+        if let calls {
+            let mix = calls.outcomes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            out += "calls in the last 24 h: attempts=\(calls.attempts)"
+                + (calls.answerRate.map { String(format: "  answer rate %.1f%%", $0 * 100) } ?? "") + "\n"
+            out += "  outcomes: " + (mix.isEmpty ? "none yet" : mix) + "\n"
+            out += "  waiting for an outcome: \(calls.awaitingOutcome)  overdue (no final callback): \(calls.outcomesOverdue)"
+                + (calls.outcomesOverdue > 0 ? "  (the sweeper looks them up at Twilio)" : "") + "\n"
+            out += "  retries pending: \(calls.retriesPending)" + (calls.nextRetryAt.map { ", next due \(Self.iso($0))" } ?? "")
+                + "  leads exhausted: \(calls.leadsExhausted)\n"
         }
         out += "\n" + pad("tenant", 21) + pad("campaign", 21) + JobState.allCases.map { pad($0.rawValue, 10) }.joined() + "oldest due\n"
         let groups = Dictionary(grouping: rows) { "\($0.tenantID)\u{0}\($0.campaignID ?? "")" }
@@ -66,7 +78,19 @@ struct StatusReport {
                 "last_vacuum": table.lastVacuum.map { .string(Self.iso($0)) } ?? .null, "autovacuum_count": .number(Double(table.autovacuumCount)),
             ]))
         })
+        var callsJSON: JSONValue = .null
+        if let calls {
+            var fields: [String: JSONValue] = [
+                "window_hours": 24, "attempts": .number(Double(calls.attempts)), "outcomes": .object(calls.outcomes.mapValues { .number(Double($0)) }),
+                "awaiting_outcome": .number(Double(calls.awaitingOutcome)), "outcomes_overdue": .number(Double(calls.outcomesOverdue)),
+                "retries_pending": .number(Double(calls.retriesPending)), "leads_exhausted": .number(Double(calls.leadsExhausted)),
+            ]
+            fields["answer_rate"] = calls.answerRate.map(JSONValue.number) ?? .null
+            fields["next_retry_at"] = calls.nextRetryAt.map { .string(Self.iso($0)) } ?? .null
+            callsJSON = .object(fields)
+        }
         return JSONValue.object([
+            "calls": callsJSON,
             "totals": .object(totalsJSON), "finished_window_hours": 24, "oldest_due_age_seconds": oldestDueAge.map(JSONValue.number) ?? .null,
             "expired_leases": .number(Double(facts.expiredLeases)), "paused": .array(pauses),
             "failed_by_error_24h": .object(facts.failuresByCode.mapValues { .number(Double($0)) }), "tables": .object(tables), "groups": .array(groups),

@@ -102,7 +102,7 @@ struct CallOutcomeTests {
 
     @Test("a busy lead is dialed again after the campaign's delay, at most max_dials times, then ends lead_exhausted")
     func capsStopRetries() async throws {
-        try await TestDatabase.withStore { store, _ in
+        try await TestDatabase.withStore { store, schema in
             try await Fixture.tenant(store)
             var policy = CampaignPolicy.Overrides()
             policy.busyDelaysSeconds = [90]
@@ -131,6 +131,26 @@ struct CallOutcomeTests {
                     // Exhausted means final: nothing more is dialed.
                     try await Fixture.drain(store, twilio: twilio(baseURL), wait: nil)
                     #expect(await fake.ledger.calls.count == 3)
+                    // What operators see: the campaign's calls, and the job's whole story.
+                    let env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
+                    let status = try await TestProcess.run(["status", "--campaign", "spring", "--json"], environment: env)
+                    let calls = try #require(JSONValue.parse(status.stdout)?["calls"], "\(status.stdout)\(status.stderr)")
+                    #expect(calls["attempts"] == 3 && calls["outcomes"]?["busy"] == 3 && calls["leads_exhausted"] == 1)
+                    #expect(calls["answer_rate"] == 0 && calls["retries_pending"] == 0 && calls["outcomes_overdue"] == 0)
+                    let text = try await TestProcess.run(["status", "--campaign", "spring"], environment: env)
+                    #expect(text.stdout.contains("attempts=3") && text.stdout.contains("busy=3") && text.stdout.contains("leads exhausted: 1"))
+                    let explained = try await TestProcess.run(["explain", "\(id)", "--json"], environment: env)
+                    let story = try #require(JSONValue.parse(explained.stdout), "\(explained.stderr)")
+                    #expect(story["job"]?["state"] == "failed" && story["job"]?["last_outcome"] == "busy")
+                    let dials = story["attempts"]?.arrayValue?.filter { $0["kind"] == "dial" } ?? []
+                    #expect(dials.count == 3)
+                    for dial in dials {
+                        #expect(dial["call"]?["status"] == "busy" && dial["call"]?["sip_response_code"] == 486)
+                        #expect(dial["gate"]?["decision"] == "allow" && dial["gate"]?["rule"]?.stringValue != nil)
+                        #expect(dial["gate"]?["local_time"]?.arrayValue?.isEmpty == false)
+                    }
+                    let decisions = story["attempts"]?.arrayValue?.filter { $0["kind"] == "outcome" }.compactMap { $0["detail"]?["decision"]?.stringValue }
+                    #expect(decisions == ["retry", "retry", "exhausted"])
                 }
             }
         }

@@ -129,3 +129,22 @@ public struct CallOutcomeRecord: Sendable, Hashable {
     /// Distinct callbacks stored for the call.
     public let events: Int
 }
+
+extension JobStore {
+    /// The calls of one job as their callbacks (or lookups) left them, by call SID.
+    public func callOutcomes(jobID: Int64) async throws -> [String: CallOutcomeRecord] {
+        let rows = try await client.query("""
+            SELECT call_sid, call_status, answered_by, sip_response_code, call_duration, job_id, attempt, ended_at IS NOT NULL,
+                   (SELECT count(*)::bigint FROM call_events e WHERE e.call_sid = o.call_sid)
+            FROM call_outcomes o WHERE job_id = \(jobID)
+            """, logger: logger)
+        var calls: [String: CallOutcomeRecord] = [:]
+        for try await (sid, status, answeredBy, sip, duration, job, attempt, ended, events) in rows.decode(
+            (String, String, String?, Int?, Int?, Int64?, Int?, Bool, Int).self)
+        {
+            calls[sid] = CallOutcomeRecord(status: CallStatus(rawValue: status) ?? .queued, answeredBy: answeredBy, sipResponseCode: sip,
+                                           callDuration: duration, jobID: job, attempt: attempt, ended: ended, events: events)
+        }
+        return calls
+    }
+}
