@@ -52,3 +52,14 @@ CREATE TABLE IF NOT EXISTS campaign_policies (
 );
 COMMENT ON TABLE campaign_policies IS
     'What each call outcome makes of a job, per campaign; campaign_id = '''' holds the tenant''s defaults. Only the fields set are stored: a campaign''s value, else the tenant''s, else the built-in default (CampaignPolicy in Sources/DialerCore/Settle).';
+
+COMMENT ON TABLE call_jobs IS $$One outbound call to place, and its follow-up calls. States: queued, deferred, retrying (waiting
+for run_at), paused (parked by an operator), active (leased by a worker), in_doubt (may have reached Twilio; reconciled
+before any re-dial), awaiting_outcome (Twilio created the call; waiting for its final status), and the final completed,
+failed, cancelled (and dialed, for jobs placed before migration 0008). What moves a job into and out of each state is
+documented once, on JobState (Sources/DialerCore/Store/JobState.swift); each transition is one JobOutcome (dial) or
+Settlement (after the call) constructor.
+Invariants: only the lease holder (lease_owner, same attempt) may record a dial outcome; only the job still waiting for
+that call SID takes its settlement; a job is never active without a lease; finished_at is set exactly in the final states.$$;
+COMMENT ON COLUMN call_jobs.state IS
+    'queued | deferred | retrying (waiting for run_at) | paused | active | in_doubt | awaiting_outcome | completed | failed | cancelled | dialed (final, before 0008); see JobState (Sources/DialerCore/Store/JobState.swift).';
