@@ -19,17 +19,17 @@ public struct PublicServer: Sendable {
     /// - Parameters:
     ///   - callbackURL: the public status-callback URL exactly as Twilio is given it; its path is served, and signatures
     ///     are checked against it.
-    ///   - authToken: the auth token Twilio signs with (never an API key secret).
+    ///   - keys: the auth tokens Twilio signs with: the platform's (never an API key secret) and the tenants' subaccounts'.
     ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
     ///     this server.
     ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil` turns its routes off (404).
-    public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, authToken: Secret, agentToken: Secret? = nil,
+    public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, keys: SigningKeys, agentToken: Secret? = nil,
                 metrics: DialerMetrics,
                 readiness: Readiness, logger: Logger)
     {
         self.host = host
         self.port = port
-        self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, authToken: authToken, metrics: metrics, logger: logger)
+        self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, keys: keys, metrics: metrics, logger: logger)
         self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), logger: logger)
         self.readiness = readiness
         self.logger = logger

@@ -17,7 +17,8 @@ struct StatusCallbackRoute: Sendable {
     let writer: CallbackWriter
     /// The public URL as Twilio is given it, without the `job`/`attempt` query our client appends.
     let callbackURL: String
-    let authToken: Secret
+    /// The tokens a callback may be signed with: the platform's, and its subaccount's.
+    let keys: SigningKeys
     let metrics: DialerMetrics
     let logger: Logger
 
@@ -38,9 +39,17 @@ struct StatusCallbackRoute: Sendable {
             parameters = queryFields
             signed = []
         }
-        guard let signature = request.headers[values: HTTPField.Name("X-Twilio-Signature")!].first,
-            TwilioSignature.isValid(signature: signature, url: url, parameters: signed, authToken: authToken.value)
-        else {
+        let account = parameters.first { $0.0 == "AccountSid" }?.1
+        let signature = request.headers[values: HTTPField.Name("X-Twilio-Signature")!].first
+        var valid = false
+        if let signature {
+            for token in await keys.tokens(forAccount: account) where TwilioSignature.isValid(signature: signature, url: url, parameters: signed,
+                                                                                             authToken: token.value) {
+                valid = true
+                break
+            }
+        }
+        guard valid else {
             return refuse(403, OpenPhnError(.invalidSignature, "The X-Twilio-Signature header is missing or does not match this URL."),
                           result: "bad_signature")
         }

@@ -43,15 +43,18 @@ struct ServeCommand: AsyncParsableCommand {
         let settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(),
                                      metrics: metrics, actor: "serve:\(WorkerConfiguration.defaultWorkerID())", logger: logger)
         let writer = CallbackWriter(store: store, settler: settler, logger: logger)
-        let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, writer: writer, callbackURL: callbackURL,
-                                  authToken: twilio.secret, agentToken: setup.settings.agentToken, metrics: metrics, readiness: readiness,
-                                  logger: logger)
-        services.append(.init(service: ServeLifecycle(stats: stats)))
-        services.append(.init(service: writer))
-        services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))
-        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = .seconds(20)
-        try await ServiceGroup(configuration: group).run()
+        // The Twilio client only reads the tenants' subaccount tokens (what their callbacks are signed with).
+        try await TwilioClient.with(twilio, logger: logger) { twilioClient in
+            let keys = SigningKeys(platformToken: twilio.secret, store: store, twilio: twilioClient, logger: logger)
+            let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, writer: writer, callbackURL: callbackURL,
+                                      keys: keys, agentToken: setup.settings.agentToken, metrics: metrics, readiness: readiness, logger: logger)
+            services.append(.init(service: ServeLifecycle(stats: stats)))
+            services.append(.init(service: writer))
+            services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))
+            var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(20)
+            try await ServiceGroup(configuration: group).run()
+        }
     }
 }
 

@@ -43,7 +43,8 @@ struct StatusCallbackReceiverTests {
         let settler = OutcomeSettler(store: store, policies: PolicyBook(store: store, logger: TestDatabase.logger), metrics: metrics,
                                      actor: "test-serve", logger: TestDatabase.logger)
         let writer = CallbackWriter(store: store, settler: settler, logger: TestDatabase.logger)
-        let server = PublicServer(host: "127.0.0.1", port: port, store: store, writer: writer, callbackURL: callbackURL, authToken: Secret(token), metrics: metrics,
+        let server = PublicServer(host: "127.0.0.1", port: port, store: store, writer: writer, callbackURL: callbackURL,
+                                  keys: SigningKeys(platformToken: Secret(token), store: store, twilio: nil, logger: TestDatabase.logger), metrics: metrics,
                                   readiness: Readiness(store: store, stats: WorkerStats()), logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }

@@ -111,3 +111,13 @@ public struct AttemptRecord: Sendable, Hashable {
     public let detail: JSONValue?
     public let recordedAt: Date
 }
+
+extension JobStore {
+    /// The Twilio subaccounts of every tenant (whose status callbacks are signed with their own auth tokens).
+    public func tenantSubaccounts() async throws -> Set<String> {
+        let rows = try await client.query("SELECT DISTINCT twilio_subaccount_sid FROM tenants WHERE twilio_subaccount_sid IS NOT NULL", logger: logger)
+        var sids = Set<String>()
+        for try await sid in rows.decode(String.self) { sids.insert(sid) }
+        return sids
+    }
+}
