@@ -20,11 +20,23 @@ extension FakeTwilio {
         /// Twilio's test credentials (twilio.md section 4): only with them do the magic numbers mean anything.
         public var testCredentials: TestCredentials?
         public var timings: Timings
+        /// Seconds on the fake's clock that one Twilio second lasts (`--time-scale`; 0.01: a 60 s `Timeout` rings 0.6 s):
+        /// applied to `Timeout`, `TimeLimit`, AMD's detection time and every ring or talk time given in Twilio seconds
+        /// (scripts, the outcome mix), and reported back unscaled (`duration`, `CallDuration`). `timings` are not scaled.
+        public var timeScale: Double
+        /// How calls to destinations without a scripted outcome end; `nil` (the default): they all complete.
+        public var outcomeMix: OutcomeMix?
+        /// What the status callbacks suffer on the way (default none).
+        public var callbackFaults: CallbackFaults
+        /// The seed of every random choice (``FakeDice``): the mix's draws and the callback faults.
+        public var seed: UInt64
         /// Calls per page of Read Calls when the request names no `PageSize` (Twilio's is 50; small here so clients page).
         public var defaultPageSize: Int
 
         public init(host: String = "127.0.0.1", port: Int = 0, username: String, password: String, callsPerSecond: Double? = nil,
-                    accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5)
+                    accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5,
+                    timeScale: Double = 1, outcomeMix: OutcomeMix? = nil, callbackFaults: CallbackFaults = .none,
+                    seed: UInt64 = Configuration.defaultSeed)
         {
             self.host = host
             self.port = port
@@ -35,7 +47,14 @@ extension FakeTwilio {
             self.testCredentials = testCredentials
             self.timings = timings
             self.defaultPageSize = defaultPageSize
+            self.timeScale = timeScale
+            self.outcomeMix = outcomeMix
+            self.callbackFaults = callbackFaults
+            self.seed = seed
         }
+
+        /// The seed when none is given: fixed, so two runs of the fake draw alike.
+        public static let defaultSeed: UInt64 = 20_261_202
     }
 
     /// An account (or subaccount) reachable with the platform credentials, and the numbers it may call from.

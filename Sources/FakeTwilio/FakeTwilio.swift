@@ -9,9 +9,12 @@ import NIOCore
 /// Twilio-shaped 201 and error bodies, the magic numbers only with the test credentials (twilio.md section 4), a
 /// per-account calls-per-second queue that answers 201 with a `queue_time` instead of refusing, calls that leave the
 /// queue and ring, answer and end on the fake's clock, Read Calls with Twilio's filters and paging, Fetch Call, and
-/// signed status callbacks to loopback URLs (section 5) on the same timeline. It takes scripted faults per destination
-/// (429 with or without Retry-After, 5xx, 5xx after creating the call, delays, connection resets). Every call it
-/// creates goes into its ledger, the ground truth for how often a job was dialed.
+/// signed status callbacks to loopback URLs (section 5) on the same timeline. Create Call honours `Timeout`,
+/// `TimeLimit`, `MachineDetection` and `AsyncAmd` (after-the-dial.md section 1.5) on a clock that can run faster than
+/// Twilio's (`timeScale`); calls without a script draw realistic outcomes from a seeded mix, and callbacks can arrive
+/// late, twice or never (section 1.4). It takes scripted faults per destination (429 with or without Retry-After, 5xx,
+/// 5xx after creating the call, delays, connection resets). Every call it creates goes into its ledger, the ground
+/// truth for how often a job was dialed.
 ///
 /// Control endpoints (not Twilio's): `GET /_fake/calls`, `GET /_fake/callbacks`, `GET|POST /_fake/accounts`,
 /// `POST /_fake/script`, `POST /_fake/config`, `POST /_fake/reset`.
@@ -42,7 +45,7 @@ public struct FakeTwilio: Sendable {
     /// The Hummingbird application, a `Service` for a `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: FakeTwilioRequestContext.self)
-        let callbacks = StatusCallbacks(ledger: ledger, authToken: configuration.password, logger: logger)
+        let callbacks = StatusCallbacks(ledger: ledger, faults: configuration.callbackFaults, seed: configuration.seed, logger: logger)
         router.post("/2010-04-01/Accounts/:account/Calls.json") { request, context in
             try await self.createCall(request, context: context, callbacks: callbacks)
         }

@@ -16,6 +16,9 @@ public actor FakeTwilioLedger {
     /// Answers for any destination without a script of its own, used in order (then normal behaviour).
     private var globalScript: [FakeResponse] = []
     private var outcomes: [String: FakeCallOutcome] = [:]
+    private var callbackScripts: [String: CallbackScript] = [:]
+    /// Per destination: how many calls were created to it (the next call's ``FakeCall/dialIndex``).
+    private var dialCounts: [String: Int] = [:]
     /// Set at run time (`POST /_fake/config`), it wins over the configured rate; 0 means unlimited.
     private var callsPerSecondOverride: Double?
     /// Per account: when its queue next has room to place a call (fake clock).
@@ -74,9 +77,15 @@ public actor FakeTwilioLedger {
         globalScript += responses
     }
 
-    /// How every call to `to` ends from now on (its status callbacks); calls to other destinations complete.
+    /// How every call to `to` ends from now on (its status callbacks); calls to other destinations complete, or draw
+    /// from the configured outcome mix.
     public func scriptOutcome(to: String, _ outcome: FakeCallOutcome) {
         outcomes[to] = outcome
+    }
+
+    /// What happens to the status callbacks of every call to `to` from now on, instead of the random faults.
+    public func scriptCallbacks(to: String, _ script: CallbackScript) {
+        callbackScripts[to] = script
     }
 
     /// Applies a script entry.
@@ -84,6 +93,7 @@ public actor FakeTwilioLedger {
         if let to = script.to {
             self.script(to: to, script.responses)
             if let outcome = script.outcome { outcomes[to] = outcome }
+            if let callbacks = script.callbacks { callbackScripts[to] = callbacks }
         } else {
             scriptAll(script.responses)
         }
@@ -109,6 +119,8 @@ public actor FakeTwilioLedger {
         scripts.removeAll()
         globalScript.removeAll()
         outcomes.removeAll()
+        callbackScripts.removeAll()
+        dialCounts.removeAll()
         callsPerSecondOverride = nil
         nextPlacement.removeAll()
     }
@@ -131,23 +143,32 @@ public actor FakeTwilioLedger {
 
     /// Creates a call, its whole timeline fixed now (see ``FakeCall/status(at:)``). Above the account's calls per second
     /// it is still created, queued behind the calls before it (Twilio queues rather than rejects, twilio.md section 2.4);
-    /// `queueTime` says for how long. A test-credentials call goes to `testCalls`, never queued: nobody is called.
-    /// - Parameter callsPerSecond: the configured rate; `nil` or 0 or less is unlimited.
-    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, statusCallbackMethod: String,
-                statusCallbackEvents: [String], callsPerSecond: Double?, timings: FakeTwilio.Timings, test: Bool) -> FakeCall
+    /// `queueTime` says for how long. A test-credentials call goes to `testCalls`, never queued: nobody is called. Its
+    /// callee does what the destination's script says, else what it draws from the configured outcome mix, else answers.
+    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, options: CallOptions,
+                configuration: FakeTwilio.Configuration, test: Bool) -> FakeCall
     {
         let now = now()
         var queueTime = 0
-        if !test, let rate = callsPerSecondOverride ?? callsPerSecond, rate > 0 {
+        if !test, let rate = callsPerSecondOverride ?? configuration.callsPerSecond, rate > 0 {
             let placed = max(now, nextPlacement[accountSID] ?? now)
             nextPlacement[accountSID] = placed.addingTimeInterval(1 / rate)
             queueTime = Int((placed.timeIntervalSince(now) * 1000).rounded(.down))
         }
-        let outcome = outcomes[to] ?? FakeCallOutcome()
-        let timeline = FakeCall.timeline(createdAt: now, queueTime: queueTime, outcome: outcome, timings: timings)
+        let dialIndex = dialCounts[to, default: 0]
+        if !test { dialCounts[to] = dialIndex + 1 }
+        let dice = FakeDice(seed: configuration.seed, to: to, dialIndex: dialIndex)
+        let callee = outcomes[to] ?? configuration.outcomeMix?.outcome(dice) ?? FakeCallOutcome()
+        let timeline = FakeCall.timeline(createdAt: now, queueTime: queueTime, callee: callee, options: options, timings: configuration.timings,
+                                         timeScale: configuration.timeScale, dice: dice)
         let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback,
-                            statusCallbackMethod: statusCallbackMethod, statusCallbackEvents: statusCallbackEvents, createdAt: now,
-                            queueTime: queueTime, startTime: timeline.start, answerTime: timeline.answer, endTime: timeline.end, outcome: outcome)
+                            statusCallbackMethod: options.statusCallbackMethod, statusCallbackEvents: options.statusCallbackEvents,
+                            timeout: options.timeout, timeLimit: options.timeLimit, machineDetection: options.machineDetection,
+                            asyncAmd: options.asyncAmd, asyncAmdStatusCallback: options.asyncAmdStatusCallback,
+                            asyncAmdStatusCallbackMethod: options.asyncAmdStatusCallbackMethod, dialIndex: dialIndex,
+                            callbackScript: callbackScripts[to], createdAt: now, queueTime: queueTime, startTime: timeline.start,
+                            answerTime: timeline.answer, endTime: timeline.end, outcome: timeline.outcome, amdTime: timeline.amdTime,
+                            machineDetectionDuration: timeline.machineDetectionDuration)
         if test { testCalls.append(call) } else { calls.append(call) }
         return call
     }
