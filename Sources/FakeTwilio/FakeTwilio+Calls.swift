@@ -8,11 +8,13 @@ extension FakeTwilio {
     /// (21213), Url (21205), From's format (21212), From's ownership (21210), To's format (21211), with the test
     /// credentials the magic numbers (section 4), then the options Twilio validates (``CallOptions/parse(_:)``).
     func createCall(_ request: Request, context: FakeTwilioRequestContext, callbacks: StatusCallbacks) async throws -> Response {
-        guard let credential = credential(request) else { return Self.error(401, code: 20003, "Authenticate") }
+        guard let credential = await credential(request) else { return Self.error(401, code: 20003, "Authenticate") }
         let account = context.parameters.get("account") ?? ""
         let test = credential == .test
-        let reachable = test ? account == configuration.testCredentials?.accountSID : await knows(account: account)
-        guard reachable else { return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found") }
+        if case .account(let own) = credential, own != account { return Self.error(401, code: 20003, "Authenticate") }
+        guard await credential.reaches(account, in: self) else {
+            return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found")
+        }
         let body = try await request.body.collect(upTo: 64 * 1024)
         let form = TwilioBodies.form(String(buffer: body))
         let to = form["To"]?.first ?? ""
@@ -68,14 +70,14 @@ extension FakeTwilio {
         return nil
     }
 
-    /// Creates the call in the ledger (queued behind the account's calls per second) and schedules its callbacks; a
-    /// test-credentials call gets none (twilio.md section 4).
+    /// Creates the call in the ledger (queued behind the account's calls per second) and schedules its callbacks, signed
+    /// with its account's auth token; a test-credentials call gets none (twilio.md section 4).
     private func create(account: String, to: String, from: String, url: String, form: [String: [String]], options: CallOptions, test: Bool,
                         callbacks: StatusCallbacks) async -> FakeCall
     {
         let call = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first,
                                        options: options, configuration: configuration, test: test)
-        if !test { await callbacks.callCreated(call, authToken: configuration.password) }
+        if !test { await callbacks.callCreated(call, authToken: await authToken(of: account) ?? configuration.password) }
         return call
     }
 }

@@ -9,7 +9,8 @@ extension FakeTwilio {
         public var port: Int
         /// Accepted HTTP Basic credentials: the platform's account SID (or API key SID) and its secret.
         public var username: String
-        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`).
+        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`) of calls in accounts without a token of
+        /// their own.
         public var password: String
         /// Simulated calls per second of each account: calls above it are still created, queued, with the wait in the
         /// 201's `queue_time`. `nil` (the default) is unlimited, so `queue_time` is always "0".
@@ -58,15 +59,30 @@ extension FakeTwilio {
     }
 
     /// An account (or subaccount) reachable with the platform credentials, and the numbers it may call from.
+    ///
+    /// JSON (`POST /_fake/accounts`): `{"sid": "AC...", "numbers": ["+1..."], "auth_token": "...", "friendly_name": "..."}`.
     public struct Account: Sendable, Hashable, Codable {
         /// `AC` and 32 hex digits.
         public var sid: String
         /// E.164 numbers the account bought or verified: the only valid `From` of its calls.
         public var numbers: Set<String>
+        /// The account's own auth token, as a Twilio subaccount has: it signs the callbacks of the account's calls, and
+        /// with the SID it is a credential that reaches this account only. `nil`: the platform password does both.
+        public var authToken: String?
+        /// The Account resource's `friendly_name` (default `Subaccount AC...`).
+        public var friendlyName: String?
 
-        public init(sid: String, numbers: Set<String>) {
+        public init(sid: String, numbers: Set<String>, authToken: String? = nil, friendlyName: String? = nil) {
             self.sid = sid
             self.numbers = numbers
+            self.authToken = authToken
+            self.friendlyName = friendlyName
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sid, numbers
+            case authToken = "auth_token"
+            case friendlyName = "friendly_name"
         }
     }
 

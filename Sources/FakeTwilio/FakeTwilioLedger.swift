@@ -23,8 +23,10 @@ public actor FakeTwilioLedger {
     private var callsPerSecondOverride: Double?
     /// Per account: when its queue next has room to place a call (fake clock).
     private var nextPlacement: [String: Date] = [:]
-    /// Accounts added with `POST /_fake/accounts`, beside the configured ones, with their numbers.
-    private var addedAccounts: [String: Set<String>] = [:]
+    /// Accounts added with `POST /_fake/accounts`, beside the configured ones, with their numbers and tokens.
+    private var addedAccounts: [String: FakeTwilio.Account] = [:]
+    /// When the ledger was made: the `date_created` of every account the fake knows.
+    public nonisolated let startedAt = Date()
     /// How far the fake's clock runs ahead of the system clock (``advanceClock(by:)``).
     private var clockOffset: TimeInterval = 0
     /// Read Calls requests answered (every page counts).
@@ -54,17 +56,25 @@ public actor FakeTwilioLedger {
         if let afterListHook { await afterListHook() }
     }
 
-    /// Adds an account reachable with the platform credentials, or more numbers to one (`POST /_fake/accounts`).
+    /// Adds an account reachable with the platform credentials, or more numbers to one (`POST /_fake/accounts`); a
+    /// token or friendly name given replaces the one it had.
     public func addAccount(_ account: FakeTwilio.Account) {
-        addedAccounts[account.sid, default: []].formUnion(account.numbers)
+        var known = addedAccounts[account.sid] ?? FakeTwilio.Account(sid: account.sid, numbers: [])
+        known.numbers.formUnion(account.numbers)
+        known.authToken = account.authToken ?? known.authToken
+        known.friendlyName = account.friendlyName ?? known.friendlyName
+        addedAccounts[account.sid] = known
     }
 
     /// The numbers of an account added at run time; `nil` when none was.
-    func addedNumbers(of account: String) -> Set<String>? { addedAccounts[account] }
+    func addedNumbers(of account: String) -> Set<String>? { addedAccounts[account]?.numbers }
+
+    /// An account added at run time.
+    func addedAccount(_ sid: String) -> FakeTwilio.Account? { addedAccounts[sid] }
 
     /// The accounts added at run time.
     public var accountsAdded: [FakeTwilio.Account] {
-        addedAccounts.map { FakeTwilio.Account(sid: $0.key, numbers: $0.value) }.sorted { $0.sid < $1.sid }
+        addedAccounts.values.sorted { $0.sid < $1.sid }
     }
 
     /// Queues answers for calls to `to`; each request to it takes the next one.

@@ -30,7 +30,10 @@ struct FakeTwilioCommand: AsyncParsableCommand {
     var script: String?
     @Option(help: "Simulated calls per second of each account: calls above it are queued, the 201's queue_time says how long (default: unlimited).")
     var callsPerSecond: Double?
-    @Option(help: ArgumentHelp("A (sub)account the credentials reach and the numbers it owns (repeatable).", valueName: "AC...=+1NUMBER,+1NUMBER"))
+    @Option(help: ArgumentHelp("""
+        A (sub)account the credentials reach and the numbers it owns (repeatable); with :TOKEN, its own auth token, which \
+        signs its calls' callbacks and, with its SID, reaches it alone.
+        """, valueName: "AC...[:TOKEN]=+1NUMBER,+1NUMBER"))
     var account: [String] = []
     @Option(help: "Test account SID: with it and --test-auth-token, Create Call honours Twilio's magic numbers and places no call.")
     var testAccountSid: String?
@@ -79,15 +82,17 @@ struct FakeTwilioCommand: AsyncParsableCommand {
         var accounts: [FakeTwilio.Account] = []
         for value in account {
             let parts = value.split(separator: "=", maxSplits: 1)
-            let sid = String(parts.first ?? "")
+            let credentials = (parts.first ?? "").split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let sid = String(credentials.first ?? "")
+            let token = credentials.count > 1 ? String(credentials[1]) : nil
             let numbers = parts.count > 1 ? Set(parts[1].split(separator: ",").map { String($0) }) : []
-            guard sid.count == 34, sid.hasPrefix("AC"), sid.dropFirst(2).allSatisfy(\.isHexDigit),
+            guard sid.count == 34, sid.hasPrefix("AC"), sid.dropFirst(2).allSatisfy(\.isHexDigit), token?.isEmpty != true,
                 numbers.allSatisfy({ $0.wholeMatch(of: /\+[1-9][0-9]{1,14}/) != nil })
             else {
-                printError("dialer: --account \(value) is not AC followed by 32 hex digits, then =+1NUMBER[,+1NUMBER...]")
+                printError("dialer: --account \(value) is not AC followed by 32 hex digits, an optional :TOKEN, then =+1NUMBER[,+1NUMBER...]")
                 throw ExitCode(2)
             }
-            accounts.append(FakeTwilio.Account(sid: sid, numbers: numbers))
+            accounts.append(FakeTwilio.Account(sid: sid, numbers: numbers, authToken: token))
         }
         guard timeScale > 0, timeScale.isFinite else {
             printError("dialer: --time-scale must be a positive number of seconds per Twilio second")
