@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import DialerCore
-import FakeTwilio
+@testable import FakeTwilio
 import Foundation
 import Testing
 
@@ -20,10 +20,11 @@ struct FakeOutcomeTests {
 
     @Test("Timeout: a call nobody answers rings for the scaled Timeout, then is no-answer with SIP 487; an answer due later never comes")
     func timeout() async throws {
-        // One Twilio second is half a second on the fake's clock, which only the test moves.
+        // One Twilio second is ten seconds on the fake's clock, which only the test moves: however slow the machine, the
+        // test's own time is nothing beside the calls' minutes.
         let fake = Fixture.fake {
-            $0.timeScale = 0.5
-            $0.timings = FakeTwilio.Timings(queued: .zero, ringing: .seconds(600), inProgress: .seconds(600))
+            $0.timeScale = 10
+            $0.timings = FakeTwilio.Timings(queued: .zero, ringing: .seconds(6_000), inProgress: .seconds(6_000))
         }
         try await fake.withRunning { baseURL in
             let silent = "+14155558101", late = "+14155558102", prompt = "+14155558103"
@@ -35,20 +36,20 @@ struct FakeOutcomeTests {
             func statuses() async throws -> [String?] { try await Self.fetch(baseURL, sids).map { $0["status"]?.stringValue } }
 
             #expect(try await statuses() == ["ringing", "ringing", "ringing"])
-            await fake.ledger.advanceClock(by: .seconds(6))
+            await fake.ledger.advanceClock(by: .seconds(150))
             #expect(try await statuses() == ["ringing", "ringing", "in-progress"])
-            // 30 Twilio seconds = 15 s here.
-            await fake.ledger.advanceClock(by: .seconds(9))
+            // 30 Twilio seconds = 300 s here.
+            await fake.ledger.advanceClock(by: .seconds(160))
             #expect(try await statuses() == ["no-answer", "no-answer", "in-progress"])
             let bodies = try await Self.fetch(baseURL, sids)
             #expect(bodies.prefix(2).allSatisfy { $0["duration"]?.stringValue == "0" && $0["answered_by"] == .null })
             let ledger = await fake.ledger.calls
             for call in ledger.prefix(2) {
                 #expect(call.timeout == 30 && call.answerTime == nil)
-                #expect(abs(call.endTime.timeIntervalSince(call.startTime) - 15) < 1e-6)
+                #expect(abs(call.endTime.timeIntervalSince(call.startTime) - 300) < 1e-6)
                 #expect(call.outcome.status == .noAnswer && call.outcome.sipResponseCode == 487)
             }
-            #expect(ledger[2].answerTime.map { abs($0.timeIntervalSince(ledger[2].startTime) - 5) < 1e-6 } == true)
+            #expect(ledger[2].answerTime.map { abs($0.timeIntervalSince(ledger[2].startTime) - 100) < 1e-6 } == true)
         }
     }
 
@@ -74,25 +75,25 @@ struct FakeOutcomeTests {
     @Test("TimeLimit: an answered call lasts at most TimeLimit seconds, and reports that duration")
     func timeLimit() async throws {
         let fake = Fixture.fake {
-            $0.timeScale = 0.5
+            $0.timeScale = 10
             $0.timings = FakeTwilio.Timings(queued: .zero, ringing: .seconds(1), inProgress: .seconds(1))
         }
         try await fake.withRunning { baseURL in
             let to = "+14155558201"
-            await fake.ledger.scriptOutcome(to: to, FakeCallOutcome(status: .completed, durationSeconds: 300, ringSeconds: 4))
+            await fake.ledger.scriptOutcome(to: to, FakeCallOutcome(status: .completed, durationSeconds: 300, ringSeconds: 40))
             var sids: [String] = []
             for limit in ["60", nil, "600"] {
                 sids.append(try await StatusCallbackTests.createCall(baseURL, [("To", to)] + (limit.map { [("TimeLimit", $0)] } ?? [])))
             }
             #expect(try await Self.fetch(baseURL, sids).allSatisfy { $0["status"]?.stringValue == "ringing" && $0["duration"] == .null })
-            await fake.ledger.advanceClock(by: .seconds(3_600))
+            await fake.ledger.advanceClock(by: .seconds(100_000))
             let bodies = try await Self.fetch(baseURL, sids)
             #expect(bodies.map { $0["status"]?.stringValue } == ["completed", "completed", "completed"])
             #expect(bodies.map { $0["duration"]?.stringValue } == ["60", "300", "300"])
             let ledger = await fake.ledger.calls
             #expect(ledger.map(\.timeLimit) == [60, nil, 600])
             let talked = ledger.compactMap { call in call.answerTime.map { call.endTime.timeIntervalSince($0) } }
-            #expect(zip(talked, [30.0, 150, 150]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(talked)")
+            #expect(zip(talked, [600.0, 3_000, 3_000]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(talked)")
         }
     }
 
@@ -210,41 +211,63 @@ struct FakeOutcomeTests {
         }
     }
 
-    @Test("the outcome mix: reproducible from the seed, in proportion over 400 calls, failures with realistic SIP codes, machines told apart only by AMD")
-    func outcomeMix() async throws {
-        let mix = try OutcomeMix(parsing: "human=0.55,machine=0.15,busy=0.1,no-answer=0.15,failed=0.05")
-        func fake(seed: UInt64 = FakeTwilio.Configuration.defaultSeed) -> FakeTwilio {
-            Fixture.fake {
-                $0.outcomeMix = mix
-                $0.seed = seed
-            }
-        }
-        let destinations = Fixture.destinations(400, start: 8_000)
-        let detected = [("MachineDetection", "Enable")]
-        let first = try await Self.draws(fake(), destinations, detected)
-        #expect(try await Self.draws(fake(), destinations, detected) == first)
-        #expect(try await Self.draws(fake(seed: 7), destinations, detected) != first)
+    static let mix = try! OutcomeMix(parsing: "human=0.55,machine=0.15,busy=0.1,no-answer=0.15,failed=0.05")
 
-        func share(_ matches: (Drawn) -> Bool) -> Double { Double(first.filter(matches).count) / Double(first.count) }
+    /// What the `dialIndex`th call to `to` reports, drawn from `mix` as the fake draws it (no Timeout or TimeLimit).
+    static func predicted(seed: UInt64 = FakeTwilio.Configuration.defaultSeed, to: String, dialIndex: Int = 0,
+                          detection: MachineDetection?) -> Drawn
+    {
+        let dice = FakeDice(seed: seed, to: to, dialIndex: dialIndex)
+        var options = CallOptions()
+        options.machineDetection = detection
+        let timeline = FakeCall.timeline(createdAt: Date(), queueTime: 0, callee: mix.outcome(dice), options: options, timings: FakeTwilio.Timings(),
+                                         timeScale: 1, dice: dice)
+        return Drawn(status: timeline.outcome.status, answeredBy: timeline.outcome.answeredBy, sip: timeline.outcome.sipResponseCode,
+                     duration: timeline.outcome.durationSeconds ?? 0)
+    }
+
+    @Test("the outcome mix draws each kind in its share (2,000 draws), failures with SIP 404/480/503/603, machines told apart only by AMD")
+    func outcomeMixShares() {
+        let destinations = Fixture.destinations(2_000, start: 8_000)
+        let drawn = destinations.map { Self.predicted(to: $0, detection: .enable) }
+        func share(_ matches: (Drawn) -> Bool) -> Double { Double(drawn.filter(matches).count) / Double(drawn.count) }
         let human = share { $0.status == .completed && $0.answeredBy == .human }
         let machine = share { $0.status == .completed && $0.answeredBy == .machineStart }
         let busy = share { $0.status == .busy }, noAnswer = share { $0.status == .noAnswer }, failed = share { $0.status == .failed }
-        #expect(abs(human - 0.55) < 0.08 && abs(machine - 0.15) < 0.06, "human \(human), machine \(machine)")
-        #expect(abs(busy - 0.1) < 0.05 && abs(noAnswer - 0.15) < 0.06 && abs(failed - 0.05) < 0.04, "busy \(busy), no-answer \(noAnswer), failed \(failed)")
+        #expect(abs(human - 0.55) < 0.04 && abs(machine - 0.15) < 0.03, "human \(human), machine \(machine)")
+        #expect(abs(busy - 0.1) < 0.025 && abs(noAnswer - 0.15) < 0.03 && abs(failed - 0.05) < 0.02, "busy \(busy), no-answer \(noAnswer), failed \(failed)")
         #expect(abs(human + machine + busy + noAnswer + failed - 1) < 1e-9)
-        #expect(first.filter { $0.status == .failed }.allSatisfy { [404, 480, 503, 603].contains($0.sip ?? 0) })
-        #expect(first.filter { $0.status == .busy }.allSatisfy { $0.sip == 486 && $0.duration == 0 })
-        #expect(first.filter { $0.status == .noAnswer }.allSatisfy { $0.sip == 487 && $0.duration == 0 })
-        #expect(first.filter { $0.status == .completed }.allSatisfy { $0.duration > 0 })
-
+        let failures = drawn.filter { $0.status == .failed }
+        #expect(Set(failures.compactMap(\.sip)) == [404, 480, 503, 603])
+        #expect(drawn.filter { $0.status == .busy }.allSatisfy { $0.sip == 486 && $0.duration == 0 })
+        #expect(drawn.filter { $0.status == .noAnswer }.allSatisfy { $0.sip == 487 && $0.duration == 0 })
+        #expect(drawn.filter { $0.status == .completed }.allSatisfy { (5...240).contains($0.duration) })
         // Without MachineDetection the same callees are the same calls, but nothing says who answered.
-        let undetected = try await Self.draws(fake(), destinations)
-        #expect(undetected.map(\.status) == first.map(\.status) && undetected.allSatisfy { $0.answeredBy == nil })
-        // A scripted outcome still wins over the mix; the second call to a number draws afresh.
+        let undetected = destinations.map { Self.predicted(to: $0, detection: nil) }
+        #expect(undetected.map(\.status) == drawn.map(\.status) && undetected.allSatisfy { $0.answeredBy == nil })
+    }
+
+    @Test("the outcome mix over HTTP: each call reports its draw, the same seed draws alike on another fake and another seed not, a script wins")
+    func outcomeMix() async throws {
+        func fake(seed: UInt64 = FakeTwilio.Configuration.defaultSeed) -> FakeTwilio {
+            Fixture.fake {
+                $0.outcomeMix = Self.mix
+                $0.seed = seed
+            }
+        }
+        let destinations = Fixture.destinations(80, start: 8_000)
+        let detected = [("MachineDetection", "Enable")]
+        let first = try await Self.draws(fake(), destinations, detected)
+        #expect(first == destinations.map { Self.predicted(to: $0, detection: .enable) })
+        #expect(Set(first.map(\.status)) == [.completed, .busy, .noAnswer, .failed])
+        #expect(try await Self.draws(fake(), destinations, detected) == first)
+        #expect(try await Self.draws(fake(seed: 7), destinations, detected) != first)
+        // A scripted outcome wins over the mix; the second call to a number draws afresh, as its dice say.
         let scripted = fake()
         await scripted.ledger.scriptOutcome(to: destinations[0], FakeCallOutcome(status: .busy))
         let again = try await Self.draws(scripted, [destinations[0], destinations[1], destinations[1]], detected)
         #expect(again[0].status == .busy && again[1] == first[1])
+        #expect(again[2] == Self.predicted(to: destinations[1], dialIndex: 1, detection: .enable))
     }
 
     @Test("DetectMessageEnd reports the mix's machines by how their greeting ended")
