@@ -11,16 +11,20 @@ extension FakeCall {
         return "ringing"
     }
 
-    /// `duration` and the final callback's `CallDuration`: whole seconds answered, rounded up; 0 for an unanswered call.
-    public var duration: Int {
-        guard let answerTime else { return 0 }
-        // A millisecond of slack: Date arithmetic at today's magnitudes is off by ~0.1 us, which must not round 2 s up to 3.
-        return Int(max(0, endTime.timeIntervalSince(answerTime) - 0.001).rounded(.up))
+    /// `duration` and the final callback's `CallDuration`: whole Twilio seconds answered, rounded up (fixed at creation,
+    /// so a time scale never rounds it); 0 for an unanswered call.
+    public var duration: Int { answerTime == nil ? 0 : outcome.durationSeconds ?? 0 }
+
+    /// The Call resource's `answered_by` at `instant`: the AMD verdict once reached, `nil` before it and without AMD.
+    public func answeredBy(at instant: Date) -> AnsweredBy? {
+        guard let amdTime, instant >= amdTime else { return nil }
+        return outcome.answeredBy
     }
 
     /// The last change of status at or before `instant` (`date_updated`).
     func updatedAt(_ instant: Date) -> Date {
         if instant >= endTime { return endTime }
+        if let amdTime, instant >= amdTime { return amdTime }
         if let answerTime, instant >= answerTime { return answerTime }
         return instant >= startTime ? startTime : createdAt
     }
@@ -38,18 +42,6 @@ extension FakeCall {
         }
         events.append((outcome.status.rawValue, "completed", endTime))
         return events
-    }
-
-    /// The timeline of a call created at `createdAt`: `queue_time`, then `timings.queued` before it is placed, then
-    /// `timings.ringing`, then (answered) the outcome's duration or `timings.inProgress`.
-    static func timeline(createdAt: Date, queueTime: Int, outcome: FakeCallOutcome, timings: FakeTwilio.Timings)
-        -> (start: Date, answer: Date?, end: Date)
-    {
-        let start = createdAt.addingTimeInterval(Double(queueTime) / 1000 + timings.queued.timeInterval)
-        let rung = start.addingTimeInterval(timings.ringing.timeInterval)
-        guard outcome.status == .completed else { return (start, nil, rung) }
-        let talk = outcome.durationSeconds.map { Double(max(0, $0)) } ?? timings.inProgress.timeInterval
-        return (start, rung, rung.addingTimeInterval(talk))
     }
 }
 

@@ -70,7 +70,7 @@ enum TwilioBodies {
         }
         field("account_sid", call.accountSID)
         field("annotation", nil)
-        field("answered_by", nil)
+        field("answered_by", instant.flatMap { call.answeredBy(at: $0)?.rawValue })
         field("api_version", "2010-04-01")
         field("caller_name", nil)
         field("date_created", created)

@@ -5,14 +5,16 @@ import NIOCore
 extension FakeTwilio {
     /// `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`, validated in Twilio's order (twilio.md section 6): the
     /// credentials (401/20003), the account in the path (404/20404), then a scripted fault if any, then To (21201), From
-    /// (21213), Url (21205), From's format (21212), From's ownership (21210), To's format (21211), and with the test
-    /// credentials the magic numbers (section 4).
+    /// (21213), Url (21205), From's format (21212), From's ownership (21210), To's format (21211), with the test
+    /// credentials the magic numbers (section 4), then the options Twilio validates (``CallOptions/parse(_:)``).
     func createCall(_ request: Request, context: FakeTwilioRequestContext, callbacks: StatusCallbacks) async throws -> Response {
-        guard let credential = credential(request) else { return Self.error(401, code: 20003, "Authenticate") }
+        guard let credential = await credential(request) else { return Self.error(401, code: 20003, "Authenticate") }
         let account = context.parameters.get("account") ?? ""
         let test = credential == .test
-        let reachable = test ? account == configuration.testCredentials?.accountSID : await knows(account: account)
-        guard reachable else { return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found") }
+        if case .account(let own) = credential, own != account { return Self.error(401, code: 20003, "Authenticate") }
+        guard await credential.reaches(account, in: self) else {
+            return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found")
+        }
         let body = try await request.body.collect(upTo: 64 * 1024)
         let form = TwilioBodies.form(String(buffer: body))
         let to = form["To"]?.first ?? ""
@@ -22,7 +24,9 @@ extension FakeTwilio {
         if let scripted = await ledger.nextResponse(for: to) {
             var created: FakeCall?
             if scripted.createFirst == true {
-                created = await create(account: account, to: to, from: from, url: url, form: form, test: test, callbacks: callbacks)
+                // Twilio fails after creating it: whatever options it could read, the call has.
+                let options = (try? CallOptions.parse(form).get()) ?? CallOptions()
+                created = await create(account: account, to: to, from: from, url: url, form: form, options: options, test: test, callbacks: callbacks)
             }
             if let delay = scripted.delayMilliseconds { try await Task.sleep(for: .milliseconds(delay)) }
             if scripted.resetConnection == true {
@@ -38,7 +42,12 @@ extension FakeTwilio {
             if let created { return Self.response(201, TwilioBodies.callJSON(created)) }
         }
         if let refusal = await refusal(account: account, to: to, from: from, url: url, test: test) { return refusal }
-        let call = await create(account: account, to: to, from: from, url: url, form: form, test: test, callbacks: callbacks)
+        let options: CallOptions
+        switch CallOptions.parse(form) {
+        case .success(let parsed): options = parsed
+        case .failure(let refusal): return Self.error(400, code: refusal.code, refusal.message)
+        }
+        let call = await create(account: account, to: to, from: from, url: url, form: form, options: options, test: test, callbacks: callbacks)
         return Self.response(201, TwilioBodies.callJSON(call), headers: [("Twilio-Concurrent-Requests", "1")])
     }
 
@@ -61,16 +70,14 @@ extension FakeTwilio {
         return nil
     }
 
-    /// Creates the call in the ledger (queued behind the account's calls per second) and schedules its status callbacks;
-    /// a test-credentials call gets none (twilio.md section 4).
-    private func create(account: String, to: String, from: String, url: String, form: [String: [String]], test: Bool,
+    /// Creates the call in the ledger (queued behind the account's calls per second) and schedules its callbacks, signed
+    /// with its account's auth token; a test-credentials call gets none (twilio.md section 4).
+    private func create(account: String, to: String, from: String, url: String, form: [String: [String]], options: CallOptions, test: Bool,
                         callbacks: StatusCallbacks) async -> FakeCall
     {
-        let method = form["StatusCallbackMethod"]?.first?.uppercased() == "GET" ? "GET" : "POST"
         let call = await ledger.create(accountSID: account, to: to, from: from, url: url, statusCallback: form["StatusCallback"]?.first,
-                                       statusCallbackMethod: method, statusCallbackEvents: form["StatusCallbackEvent"] ?? [],
-                                       callsPerSecond: configuration.callsPerSecond, timings: configuration.timings, test: test)
-        if !test { await callbacks.callCreated(call) }
+                                       options: options, configuration: configuration, test: test)
+        if !test { await callbacks.callCreated(call, authToken: await authToken(of: account) ?? configuration.password) }
         return call
     }
 }

@@ -9,7 +9,8 @@ extension FakeTwilio {
         public var port: Int
         /// Accepted HTTP Basic credentials: the platform's account SID (or API key SID) and its secret.
         public var username: String
-        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`).
+        /// Also the auth token that signs status callbacks (`X-Twilio-Signature`) of calls in accounts without a token of
+        /// their own.
         public var password: String
         /// Simulated calls per second of each account: calls above it are still created, queued, with the wait in the
         /// 201's `queue_time`. `nil` (the default) is unlimited, so `queue_time` is always "0".
@@ -20,11 +21,23 @@ extension FakeTwilio {
         /// Twilio's test credentials (twilio.md section 4): only with them do the magic numbers mean anything.
         public var testCredentials: TestCredentials?
         public var timings: Timings
+        /// Seconds on the fake's clock that one Twilio second lasts (`--time-scale`; 0.01: a 60 s `Timeout` rings 0.6 s):
+        /// applied to `Timeout`, `TimeLimit`, AMD's detection time and every ring or talk time given in Twilio seconds
+        /// (scripts, the outcome mix), and reported back unscaled (`duration`, `CallDuration`). `timings` are not scaled.
+        public var timeScale: Double
+        /// How calls to destinations without a scripted outcome end; `nil` (the default): they all complete.
+        public var outcomeMix: OutcomeMix?
+        /// What the status callbacks suffer on the way (default none).
+        public var callbackFaults: CallbackFaults
+        /// The seed of every random choice (``FakeDice``): the mix's draws and the callback faults.
+        public var seed: UInt64
         /// Calls per page of Read Calls when the request names no `PageSize` (Twilio's is 50; small here so clients page).
         public var defaultPageSize: Int
 
         public init(host: String = "127.0.0.1", port: Int = 0, username: String, password: String, callsPerSecond: Double? = nil,
-                    accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5)
+                    accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5,
+                    timeScale: Double = 1, outcomeMix: OutcomeMix? = nil, callbackFaults: CallbackFaults = .none,
+                    seed: UInt64 = Configuration.defaultSeed)
         {
             self.host = host
             self.port = port
@@ -35,19 +48,41 @@ extension FakeTwilio {
             self.testCredentials = testCredentials
             self.timings = timings
             self.defaultPageSize = defaultPageSize
+            self.timeScale = timeScale
+            self.outcomeMix = outcomeMix
+            self.callbackFaults = callbackFaults
+            self.seed = seed
         }
+
+        /// The seed when none is given: fixed, so two runs of the fake draw alike.
+        public static let defaultSeed: UInt64 = 20_261_202
     }
 
     /// An account (or subaccount) reachable with the platform credentials, and the numbers it may call from.
+    ///
+    /// JSON (`POST /_fake/accounts`): `{"sid": "AC...", "numbers": ["+1..."], "auth_token": "...", "friendly_name": "..."}`.
     public struct Account: Sendable, Hashable, Codable {
         /// `AC` and 32 hex digits.
         public var sid: String
         /// E.164 numbers the account bought or verified: the only valid `From` of its calls.
         public var numbers: Set<String>
+        /// The account's own auth token, as a Twilio subaccount has: it signs the callbacks of the account's calls, and
+        /// with the SID it is a credential that reaches this account only. `nil`: the platform password does both.
+        public var authToken: String?
+        /// The Account resource's `friendly_name` (default `Subaccount AC...`).
+        public var friendlyName: String?
 
-        public init(sid: String, numbers: Set<String>) {
+        public init(sid: String, numbers: Set<String>, authToken: String? = nil, friendlyName: String? = nil) {
             self.sid = sid
             self.numbers = numbers
+            self.authToken = authToken
+            self.friendlyName = friendlyName
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sid, numbers
+            case authToken = "auth_token"
+            case friendlyName = "friendly_name"
         }
     }
 

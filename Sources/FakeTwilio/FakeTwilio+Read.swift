@@ -145,12 +145,14 @@ extension FakeTwilio {
     }
 
     /// The refusal of a read, if any: bad credentials 401/20003, test credentials 403/20008 (only Create Call accepts
-    /// them), an account the credentials do not reach 404/20404.
-    private func refuseRead(_ request: Request, account: String) async -> Response? {
-        switch credential(request) {
+    /// them), an account the credentials do not reach 404/20404, an account's own credentials on another account
+    /// 401/20003 (as Twilio answers a subaccount's credentials used on its parent, twilio.md section 1.1).
+    func refuseRead(_ request: Request, account: String) async -> Response? {
+        switch await credential(request) {
         case nil: return Self.error(401, code: 20003, "Authenticate")
         case .test: return Self.error(403, code: 20008, "Resource not accessible with Test Account Credentials")
-        case .live:
+        case .account(let own) where own != account: return Self.error(401, code: 20003, "Authenticate")
+        case .live, .account:
             guard await knows(account: account) else {
                 return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found")
             }

@@ -16,12 +16,17 @@ public actor FakeTwilioLedger {
     /// Answers for any destination without a script of its own, used in order (then normal behaviour).
     private var globalScript: [FakeResponse] = []
     private var outcomes: [String: FakeCallOutcome] = [:]
+    private var callbackScripts: [String: CallbackScript] = [:]
+    /// Per destination: how many calls were created to it (the next call's ``FakeCall/dialIndex``).
+    private var dialCounts: [String: Int] = [:]
     /// Set at run time (`POST /_fake/config`), it wins over the configured rate; 0 means unlimited.
     private var callsPerSecondOverride: Double?
     /// Per account: when its queue next has room to place a call (fake clock).
     private var nextPlacement: [String: Date] = [:]
-    /// Accounts added with `POST /_fake/accounts`, beside the configured ones, with their numbers.
-    private var addedAccounts: [String: Set<String>] = [:]
+    /// Accounts added with `POST /_fake/accounts`, beside the configured ones, with their numbers and tokens.
+    private var addedAccounts: [String: FakeTwilio.Account] = [:]
+    /// When the ledger was made: the `date_created` of every account the fake knows.
+    public nonisolated let startedAt = Date()
     /// How far the fake's clock runs ahead of the system clock (``advanceClock(by:)``).
     private var clockOffset: TimeInterval = 0
     /// Read Calls requests answered (every page counts).
@@ -51,17 +56,25 @@ public actor FakeTwilioLedger {
         if let afterListHook { await afterListHook() }
     }
 
-    /// Adds an account reachable with the platform credentials, or more numbers to one (`POST /_fake/accounts`).
+    /// Adds an account reachable with the platform credentials, or more numbers to one (`POST /_fake/accounts`); a
+    /// token or friendly name given replaces the one it had.
     public func addAccount(_ account: FakeTwilio.Account) {
-        addedAccounts[account.sid, default: []].formUnion(account.numbers)
+        var known = addedAccounts[account.sid] ?? FakeTwilio.Account(sid: account.sid, numbers: [])
+        known.numbers.formUnion(account.numbers)
+        known.authToken = account.authToken ?? known.authToken
+        known.friendlyName = account.friendlyName ?? known.friendlyName
+        addedAccounts[account.sid] = known
     }
 
     /// The numbers of an account added at run time; `nil` when none was.
-    func addedNumbers(of account: String) -> Set<String>? { addedAccounts[account] }
+    func addedNumbers(of account: String) -> Set<String>? { addedAccounts[account]?.numbers }
+
+    /// An account added at run time.
+    func addedAccount(_ sid: String) -> FakeTwilio.Account? { addedAccounts[sid] }
 
     /// The accounts added at run time.
     public var accountsAdded: [FakeTwilio.Account] {
-        addedAccounts.map { FakeTwilio.Account(sid: $0.key, numbers: $0.value) }.sorted { $0.sid < $1.sid }
+        addedAccounts.values.sorted { $0.sid < $1.sid }
     }
 
     /// Queues answers for calls to `to`; each request to it takes the next one.
@@ -74,9 +87,15 @@ public actor FakeTwilioLedger {
         globalScript += responses
     }
 
-    /// How every call to `to` ends from now on (its status callbacks); calls to other destinations complete.
+    /// How every call to `to` ends from now on (its status callbacks); calls to other destinations complete, or draw
+    /// from the configured outcome mix.
     public func scriptOutcome(to: String, _ outcome: FakeCallOutcome) {
         outcomes[to] = outcome
+    }
+
+    /// What happens to the status callbacks of every call to `to` from now on, instead of the random faults.
+    public func scriptCallbacks(to: String, _ script: CallbackScript) {
+        callbackScripts[to] = script
     }
 
     /// Applies a script entry.
@@ -84,6 +103,7 @@ public actor FakeTwilioLedger {
         if let to = script.to {
             self.script(to: to, script.responses)
             if let outcome = script.outcome { outcomes[to] = outcome }
+            if let callbacks = script.callbacks { callbackScripts[to] = callbacks }
         } else {
             scriptAll(script.responses)
         }
@@ -109,6 +129,8 @@ public actor FakeTwilioLedger {
         scripts.removeAll()
         globalScript.removeAll()
         outcomes.removeAll()
+        callbackScripts.removeAll()
+        dialCounts.removeAll()
         callsPerSecondOverride = nil
         nextPlacement.removeAll()
     }
@@ -131,23 +153,32 @@ public actor FakeTwilioLedger {
 
     /// Creates a call, its whole timeline fixed now (see ``FakeCall/status(at:)``). Above the account's calls per second
     /// it is still created, queued behind the calls before it (Twilio queues rather than rejects, twilio.md section 2.4);
-    /// `queueTime` says for how long. A test-credentials call goes to `testCalls`, never queued: nobody is called.
-    /// - Parameter callsPerSecond: the configured rate; `nil` or 0 or less is unlimited.
-    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, statusCallbackMethod: String,
-                statusCallbackEvents: [String], callsPerSecond: Double?, timings: FakeTwilio.Timings, test: Bool) -> FakeCall
+    /// `queueTime` says for how long. A test-credentials call goes to `testCalls`, never queued: nobody is called. Its
+    /// callee does what the destination's script says, else what it draws from the configured outcome mix, else answers.
+    func create(accountSID: String, to: String, from: String, url: String, statusCallback: String?, options: CallOptions,
+                configuration: FakeTwilio.Configuration, test: Bool) -> FakeCall
     {
         let now = now()
         var queueTime = 0
-        if !test, let rate = callsPerSecondOverride ?? callsPerSecond, rate > 0 {
+        if !test, let rate = callsPerSecondOverride ?? configuration.callsPerSecond, rate > 0 {
             let placed = max(now, nextPlacement[accountSID] ?? now)
             nextPlacement[accountSID] = placed.addingTimeInterval(1 / rate)
             queueTime = Int((placed.timeIntervalSince(now) * 1000).rounded(.down))
         }
-        let outcome = outcomes[to] ?? FakeCallOutcome()
-        let timeline = FakeCall.timeline(createdAt: now, queueTime: queueTime, outcome: outcome, timings: timings)
+        let dialIndex = dialCounts[to, default: 0]
+        if !test { dialCounts[to] = dialIndex + 1 }
+        let dice = FakeDice(seed: configuration.seed, to: to, dialIndex: dialIndex)
+        let callee = outcomes[to] ?? configuration.outcomeMix?.outcome(dice) ?? FakeCallOutcome()
+        let timeline = FakeCall.timeline(createdAt: now, queueTime: queueTime, callee: callee, options: options, timings: configuration.timings,
+                                         timeScale: configuration.timeScale, dice: dice)
         let call = FakeCall(sid: "CA" + TwilioBodies.hex(32), accountSID: accountSID, to: to, from: from, url: url, statusCallback: statusCallback,
-                            statusCallbackMethod: statusCallbackMethod, statusCallbackEvents: statusCallbackEvents, createdAt: now,
-                            queueTime: queueTime, startTime: timeline.start, answerTime: timeline.answer, endTime: timeline.end, outcome: outcome)
+                            statusCallbackMethod: options.statusCallbackMethod, statusCallbackEvents: options.statusCallbackEvents,
+                            timeout: options.timeout, timeLimit: options.timeLimit, machineDetection: options.machineDetection,
+                            asyncAmd: options.asyncAmd, asyncAmdStatusCallback: options.asyncAmdStatusCallback,
+                            asyncAmdStatusCallbackMethod: options.asyncAmdStatusCallbackMethod, dialIndex: dialIndex,
+                            callbackScript: callbackScripts[to], createdAt: now, queueTime: queueTime, startTime: timeline.start,
+                            answerTime: timeline.answer, endTime: timeline.end, outcome: timeline.outcome, amdTime: timeline.amdTime,
+                            machineDetectionDuration: timeline.machineDetectionDuration)
         if test { testCalls.append(call) } else { calls.append(call) }
         return call
     }

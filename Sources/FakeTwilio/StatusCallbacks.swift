@@ -9,15 +9,18 @@ import ServiceLifecycle
 
 /// Sends the status callbacks of the calls the fake creates, the way Twilio does (twilio.md section 5): form-encoded,
 /// `StatusCallbackEvent` honoured (only `completed` when none is subscribed), signed with `X-Twilio-Signature` using the
-/// auth token, `I-Twilio-Idempotency-Token` on each. A call's callbacks go one after the other, in order, each when its
-/// status changes on the fake's clock (the call's timeline, ``FakeCall/events``: the same instants the Call resource
-/// reports); calls are served concurrently. Only loopback URLs are ever contacted; others are recorded as skipped.
+/// auth token of the call's account, `I-Twilio-Idempotency-Token` on each; and the asynchronous AMD callback
+/// (`AsyncAmdStatusCallback`) when the verdict is known. A call's callbacks go one after the other, each when its status
+/// changes on the fake's clock (the call's timeline, ``FakeCall/events``: the same instants the Call resource reports),
+/// in the order, and as many times, as ``CallbackSchedule`` says (the configured faults, or the destination's script);
+/// calls are served concurrently. Only loopback URLs are ever contacted; others are recorded as skipped.
 ///
 /// A `Service` of the fake's application: it owns its HTTP client and shuts it down when the fake stops; pending
 /// callbacks are dropped then. Create Call never waits for it.
 final class StatusCallbacks: Service {
     private let ledger: FakeTwilioLedger
-    private let authToken: String
+    private let faults: CallbackFaults
+    private let seed: UInt64
     private let logger: Logger
     private let pending = AsyncStream.makeStream(of: Plan.self)
     /// Calls whose callbacks are in flight at once; more wait in the stream.
@@ -26,32 +29,35 @@ final class StatusCallbacks: Service {
     /// The callbacks one call will get.
     struct Plan: Sendable {
         let call: FakeCall
-        let callback: String
-        let method: String
-        /// `CallStatus` of each callback to send, in order, with the instant (fake clock) it happens; the last is the final one
-        /// only if `completed` is subscribed.
-        let events: [(status: String, at: Date, final: Bool)]
+        /// The auth token of the call's account: the key of every signature.
+        let authToken: String
+        let deliveries: [CallbackSchedule.Delivery]
     }
 
-    init(ledger: FakeTwilioLedger, authToken: String, logger: Logger) {
+    init(ledger: FakeTwilioLedger, faults: CallbackFaults, seed: UInt64, logger: Logger) {
         self.ledger = ledger
-        self.authToken = authToken
+        self.faults = faults
+        self.seed = seed
         self.logger = logger
     }
 
-    /// Schedules the callbacks of a call just created; returns at once.
-    func callCreated(_ call: FakeCall) async {
-        guard let callback = call.statusCallback, !callback.isEmpty else { return }
-        let plan = Plan(call: call, callback: callback, method: call.statusCallbackMethod, events: Self.events(call))
-        guard Self.isLoopback(callback) else {
-            let now = await ledger.now()
-            for (sequence, event) in plan.events.enumerated() {
-                await ledger.record(FakeCallback(callSID: call.sid, url: callback, method: plan.method, callStatus: event.status,
-                                                 sequenceNumber: sequence, result: .skipped, httpStatus: nil, error: "not a loopback host", at: now))
+    /// Schedules the callbacks of a call just created; returns at once. Those to a host off this machine are recorded
+    /// as skipped now, never sent.
+    func callCreated(_ call: FakeCall, authToken: String) async {
+        let deliveries = CallbackSchedule.deliveries(call, faults: faults, seed: seed)
+        guard !deliveries.isEmpty else { return }
+        let now = await ledger.now()
+        var local: [CallbackSchedule.Delivery] = []
+        for delivery in deliveries {
+            let target = Self.target(call, delivery.kind)
+            if Self.isLoopback(target.url) {
+                local.append(delivery)
+            } else {
+                await ledger.record(Self.record(call, delivery, url: target.url, method: target.method, result: .skipped,
+                                                error: "not a loopback host", at: now))
             }
-            return
         }
-        pending.continuation.yield(plan)
+        if !local.isEmpty { pending.continuation.yield(Plan(call: call, authToken: authToken, deliveries: local)) }
     }
 
     func run() async throws {
@@ -77,36 +83,67 @@ final class StatusCallbacks: Service {
     }
 
     private func deliver(_ plan: Plan, http: HTTPClient) async {
-        for (sequence, event) in plan.events.enumerated() {
+        for delivery in plan.deliveries {
             // Twilio calls back when the status changes: once the call leaves the queue, rings, is answered, ends.
-            let wait = event.at.timeIntervalSince(await ledger.now())
+            let wait = delivery.sendAt.timeIntervalSince(await ledger.now())
             if wait > 0 {
                 do { try await Task.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) } catch { return }
             }
             if Task.isCancelled { return }
-            let status = event.status
-            let parameters = Self.parameters(plan.call, status: status, sequence: sequence, at: event.at, final: event.final)
+            let target = Self.target(plan.call, delivery.kind)
+            let parameters = Self.parameters(plan.call, delivery)
+            guard delivery.copies > 0 else {
+                await ledger.record(Self.record(plan.call, delivery, url: target.url, method: target.method, result: .dropped, error: nil,
+                                                at: await ledger.now()))
+                continue
+            }
             let signedURL: String
             var request: HTTPClientRequest
-            if plan.method == "GET" {
-                signedURL = plan.callback + (plan.callback.contains("?") ? "&" : "?") + TwilioBodies.formEncoded(parameters)
+            if target.method == "GET" {
+                signedURL = target.url + (target.url.contains("?") ? "&" : "?") + TwilioBodies.formEncoded(parameters)
                 request = HTTPClientRequest(url: signedURL)
                 request.method = .GET
             } else {
-                signedURL = plan.callback
+                signedURL = target.url
                 request = HTTPClientRequest(url: signedURL)
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
                 request.body = .bytes(ByteBuffer(string: TwilioBodies.formEncoded(parameters)))
             }
-            request.headers.add(name: "X-Twilio-Signature",
-                                value: Self.signature(url: signedURL, parameters: plan.method == "GET" ? [] : parameters, authToken: authToken))
+            let signature = Self.signature(url: signedURL, parameters: target.method == "GET" ? [] : parameters, authToken: plan.authToken)
+            request.headers.add(name: "X-Twilio-Signature", value: signature)
+            // A duplicate is the same request again, token included: what a receiver sees when Twilio delivers twice.
             request.headers.add(name: "I-Twilio-Idempotency-Token", value: UUID().uuidString.lowercased())
             request.headers.add(name: "User-Agent", value: "TwilioProxy/1.1")
             request.headers.add(name: "Accept", value: "*/*")
-            let (result, httpStatus, error) = await send(request, http: http)
-            await ledger.record(FakeCallback(callSID: plan.call.sid, url: signedURL, method: plan.method, callStatus: status,
-                                             sequenceNumber: sequence, result: result, httpStatus: httpStatus, error: error, at: await ledger.now()))
+            for _ in 0..<delivery.copies {
+                let (result, httpStatus, error) = await send(request, http: http)
+                await ledger.record(Self.record(plan.call, delivery, url: signedURL, method: target.method, result: result, httpStatus: httpStatus,
+                                                error: error, at: await ledger.now()))
+            }
+        }
+    }
+
+    /// Where a delivery goes: the status callback or the AMD one, with its method.
+    static func target(_ call: FakeCall, _ kind: CallbackSchedule.Delivery.Kind) -> (url: String, method: String) {
+        switch kind {
+        case .status: (call.statusCallback ?? "", call.statusCallbackMethod)
+        case .amd: (call.asyncAmdStatusCallback ?? "", call.asyncAmdStatusCallbackMethod)
+        }
+    }
+
+    /// The ledger's entry for one delivery (or one copy of it).
+    static func record(_ call: FakeCall, _ delivery: CallbackSchedule.Delivery, url: String, method: String, result: FakeCallback.Result,
+                       httpStatus: Int? = nil, error: String?, at instant: Date) -> FakeCallback
+    {
+        switch delivery.kind {
+        case .status(let sequence, let status, let final):
+            FakeCallback(kind: .status, callSID: call.sid, url: url, method: method, callStatus: status, sequenceNumber: sequence,
+                         answeredBy: final ? call.outcome.answeredBy?.rawValue : nil, result: result, httpStatus: httpStatus, error: error,
+                         at: instant)
+        case .amd:
+            FakeCallback(kind: .amd, callSID: call.sid, url: url, method: method, callStatus: call.status(at: delivery.eventAt), sequenceNumber: nil,
+                         answeredBy: call.outcome.answeredBy?.rawValue, result: result, httpStatus: httpStatus, error: error, at: instant)
         }
     }
 
@@ -133,26 +170,23 @@ final class StatusCallbacks: Service {
         return false
     }
 
-    /// The callbacks of `call` given its subscribed events: `answered` is reported as `in-progress`, `completed` as the
-    /// final status; no subscription means `completed` only.
-    static func events(_ call: FakeCall) -> [(status: String, at: Date, final: Bool)] {
-        let wanted = call.statusCallbackEvents.isEmpty ? ["completed"] : Set(call.statusCallbackEvents.map { $0.lowercased() })
-        return call.events.compactMap { event in
-            wanted.contains(event.event) ? (event.status, event.at, event.event == "completed") : nil
+    /// The parameters of one callback. A status callback (twilio.md section 5.2) is stamped with the instant of its
+    /// status change; the final one adds the call's duration, SIP code and, with AMD, `AnsweredBy`. The AMD callback
+    /// carries `CallSid`, `AccountSid`, `AnsweredBy` and `MachineDetectionDuration` (after-the-dial.md section 1.5).
+    static func parameters(_ call: FakeCall, _ delivery: CallbackSchedule.Delivery) -> [(String, String)] {
+        guard case .status(let sequence, let status, let final) = delivery.kind else {
+            return [("AccountSid", call.accountSID), ("CallSid", call.sid), ("AnsweredBy", call.outcome.answeredBy?.rawValue ?? "unknown"),
+                    ("MachineDetectionDuration", String(call.machineDetectionDuration ?? 0))]
         }
-    }
-
-    /// The parameters of one callback (twilio.md section 5.2), stamped with the instant of its status change; `final`
-    /// adds the call's duration and SIP code.
-    static func parameters(_ call: FakeCall, status: String, sequence: Int, at instant: Date, final: Bool) -> [(String, String)] {
         var fields = [
             ("AccountSid", call.accountSID), ("ApiVersion", "2010-04-01"), ("CallSid", call.sid), ("CallStatus", status),
             ("Direction", "outbound-api"), ("From", call.from), ("To", call.to), ("Caller", call.from), ("Called", call.to),
-            ("Timestamp", TwilioBodies.rfc2822(instant)), ("CallbackSource", "call-progress-events"), ("SequenceNumber", String(sequence)),
+            ("Timestamp", TwilioBodies.rfc2822(delivery.eventAt)), ("CallbackSource", "call-progress-events"), ("SequenceNumber", String(sequence)),
         ]
         if final {
             fields += [("CallDuration", String(call.duration)), ("Duration", String((call.duration + 59) / 60)),
                        ("SipResponseCode", String(call.outcome.sipCode))]
+            if let answeredBy = call.outcome.answeredBy { fields.append(("AnsweredBy", answeredBy.rawValue)) }
         }
         return fields
     }

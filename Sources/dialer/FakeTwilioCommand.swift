@@ -15,7 +15,10 @@ struct FakeTwilioCommand: AsyncParsableCommand {
             The platform credentials reach only the --account (sub)accounts, and each calls only from its own numbers, as at \
             Twilio: another account is 404/20404, another From 400/21210. The magic numbers (+15005550001...) mean something \
             only with --test-account-sid/--test-auth-token. Calls leave the queue, ring, answer and end on the fake's clock \
-            (--queued-ms, --ringing-ms, --in-progress-ms); Read Calls pages --page-size calls when PageSize is absent.
+            (--queued-ms, --ringing-ms, --in-progress-ms); Read Calls pages --page-size calls when PageSize is absent. \
+            Create Call honours Timeout, TimeLimit, MachineDetection and AsyncAmd, their Twilio seconds lasting --time-scale \
+            seconds each; calls without a scripted outcome draw one from --outcome-mix; callbacks suffer --callback-faults. \
+            Every draw comes from --seed, the destination and its count of calls, so a rerun draws alike.
             """)
     @Option(help: "Port on 127.0.0.1 (0 picks one and prints it).") var port: Int = 0
     @Option(help: "Accepted Basic-auth user (default TWILIO_ACCOUNT_SID).") var username: String?
@@ -27,7 +30,10 @@ struct FakeTwilioCommand: AsyncParsableCommand {
     var script: String?
     @Option(help: "Simulated calls per second of each account: calls above it are queued, the 201's queue_time says how long (default: unlimited).")
     var callsPerSecond: Double?
-    @Option(help: ArgumentHelp("A (sub)account the credentials reach and the numbers it owns (repeatable).", valueName: "AC...=+1NUMBER,+1NUMBER"))
+    @Option(help: ArgumentHelp("""
+        A (sub)account the credentials reach and the numbers it owns (repeatable); with :TOKEN, its own auth token, which \
+        signs its calls' callbacks and, with its SID, reaches it alone.
+        """, valueName: "AC...[:TOKEN]=+1NUMBER,+1NUMBER"))
     var account: [String] = []
     @Option(help: "Test account SID: with it and --test-auth-token, Create Call honours Twilio's magic numbers and places no call.")
     var testAccountSid: String?
@@ -36,6 +42,21 @@ struct FakeTwilioCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a call stays queued after its queue_time.") var queuedMs: Int = 50
     @Option(help: "Milliseconds a placed call rings before it is answered or ends busy, unanswered or failed.") var ringingMs: Int = 100
     @Option(help: "Milliseconds an answered call lasts when its outcome scripts no duration.") var inProgressMs: Int = 100
+    @Option(help: """
+        Seconds on the fake's clock one Twilio second lasts (0.01: a 60 s Timeout rings 0.6 s), for Timeout, TimeLimit, \
+        AMD and the ring and talk seconds of scripts and the mix; durations are reported in Twilio seconds. The -ms \
+        timings are not scaled.
+        """)
+    var timeScale: Double = 1
+    @Option(help: ArgumentHelp("""
+        How calls to destinations without a scripted outcome end, by weight: human, machine, fax, unknown, busy, no-answer, \
+        failed (default: all complete).
+        """, valueName: "human=0.55,machine=0.15,busy=0.1,no-answer=0.15,failed=0.05"))
+    var outcomeMix: String?
+    @Option(help: ArgumentHelp("Probability that each status callback is delivered after the next one, twice, or never (default: none).",
+                               valueName: "reorder=0.2,duplicate=0.1,drop=0.05"))
+    var callbackFaults: String?
+    @Option(help: "Seed of the outcome mix and the callback faults.") var seed: UInt64 = FakeTwilio.Configuration.defaultSeed
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -61,15 +82,35 @@ struct FakeTwilioCommand: AsyncParsableCommand {
         var accounts: [FakeTwilio.Account] = []
         for value in account {
             let parts = value.split(separator: "=", maxSplits: 1)
-            let sid = String(parts.first ?? "")
+            let credentials = (parts.first ?? "").split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let sid = String(credentials.first ?? "")
+            let token = credentials.count > 1 ? String(credentials[1]) : nil
             let numbers = parts.count > 1 ? Set(parts[1].split(separator: ",").map { String($0) }) : []
-            guard sid.count == 34, sid.hasPrefix("AC"), sid.dropFirst(2).allSatisfy(\.isHexDigit),
+            guard sid.count == 34, sid.hasPrefix("AC"), sid.dropFirst(2).allSatisfy(\.isHexDigit), token?.isEmpty != true,
                 numbers.allSatisfy({ $0.wholeMatch(of: /\+[1-9][0-9]{1,14}/) != nil })
             else {
-                printError("dialer: --account \(value) is not AC followed by 32 hex digits, then =+1NUMBER[,+1NUMBER...]")
+                printError("dialer: --account \(value) is not AC followed by 32 hex digits, an optional :TOKEN, then =+1NUMBER[,+1NUMBER...]")
                 throw ExitCode(2)
             }
-            accounts.append(FakeTwilio.Account(sid: sid, numbers: numbers))
+            accounts.append(FakeTwilio.Account(sid: sid, numbers: numbers, authToken: token))
+        }
+        guard timeScale > 0, timeScale.isFinite else {
+            printError("dialer: --time-scale must be a positive number of seconds per Twilio second")
+            throw ExitCode(2)
+        }
+        var mix: OutcomeMix?
+        if let outcomeMix {
+            do { mix = try OutcomeMix(parsing: outcomeMix) } catch {
+                printError("dialer: --outcome-mix \(outcomeMix): \(error)")
+                throw ExitCode(2)
+            }
+        }
+        var faults = CallbackFaults.none
+        if let callbackFaults {
+            do { faults = try CallbackFaults(parsing: callbackFaults) } catch {
+                printError("dialer: --callback-faults \(callbackFaults): \(error)")
+                throw ExitCode(2)
+            }
         }
         var testCredentials: FakeTwilio.TestCredentials?
         switch (testAccountSid, testAuthToken) {
@@ -85,7 +126,8 @@ struct FakeTwilioCommand: AsyncParsableCommand {
         }
         let timings = FakeTwilio.Timings(queued: .milliseconds(queuedMs), ringing: .milliseconds(ringingMs), inProgress: .milliseconds(inProgressMs))
         let configuration = FakeTwilio.Configuration(port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
-                                                     testCredentials: testCredentials, timings: timings, defaultPageSize: pageSize)
+                                                     testCredentials: testCredentials, timings: timings, defaultPageSize: pageSize,
+                                                     timeScale: timeScale, outcomeMix: mix, callbackFaults: faults, seed: seed)
         let fake = FakeTwilio(configuration: configuration, ledger: ledger, logger: logger)
         let app = fake.application { port in
             FileHandle.standardOutput.write(Data("fake-twilio: listening on http://127.0.0.1:\(port)\n".utf8))

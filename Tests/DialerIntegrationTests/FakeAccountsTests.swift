@@ -127,4 +127,75 @@ struct FakeAccountsTests {
             }
         }
     }
+
+    static let ownToken = "own-token-\(UInt32.random(in: 0...UInt32.max))"
+    static let tokenAccount = "AC" + String(repeating: "5", count: 32)
+    static let tokenCaller = "+14155550200"
+
+    @Test("an account with its own auth token: its calls' callbacks are signed with it; without one, with the platform password")
+    func accountTokenSignsCallbacks() async throws {
+        let fake = Fixture.fake { $0.accounts.append(.init(sid: Self.tokenAccount, numbers: [Self.tokenCaller], authToken: Self.ownToken)) }
+        try await fake.withRunning { baseURL in
+            try await StatusCallbackTests.withReceiver { receiverURL, inbox in
+                let added = "AC" + String(repeating: "6", count: 32), addedToken = "added-token-\(UInt32.random(in: 0...UInt32.max))"
+                var request = HTTPClientRequest(url: baseURL + "/_fake/accounts")
+                request.method = .POST
+                request.body = .bytes(ByteBuffer(string: #"{"sid": "\#(added)", "numbers": ["+14155550300"], "auth_token": "\#(addedToken)"}"#))
+                #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(5)).status == .ok)
+                let cases = [(Fixture.subaccount, Fixture.caller, Fixture.password), (Self.tokenAccount, Self.tokenCaller, Self.ownToken),
+                             (added, "+14155550300", addedToken)]
+                for (i, (account, caller, _)) in cases.enumerated() {
+                    let answer = try await Self.create(baseURL, account: account, ["From": caller, "StatusCallback": receiverURL + "/status?case=\(i)"])
+                    #expect(answer.status == 201, "\(String(describing: answer.body))")
+                }
+                let received = try await StatusCallbackTests.waitFor(3, in: inbox)
+                for (i, (account, _, token)) in cases.enumerated() {
+                    let callback = try #require(received.first { $0.query("case") == String(i) })
+                    #expect(callback.value("AccountSid") == account)
+                    let signature = try #require(callback.signature)
+                    #expect(TwilioSignature.isValid(signature: signature, url: callback.url, parameters: callback.parameters, authToken: token))
+                    if token != Fixture.password {
+                        #expect(!TwilioSignature.isValid(signature: signature, url: callback.url, parameters: callback.parameters, authToken: Fixture.password))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("GET /Accounts/{Sid}.json: the account resource with its auth token; unknown 404/20404; test credentials 403/20008; an account's own credentials reach it alone")
+    func fetchAccount() async throws {
+        let fake = Fixture.fake { $0.accounts.append(.init(sid: Self.tokenAccount, numbers: [Self.tokenCaller], authToken: Self.ownToken)) }
+        try await fake.withRunning { baseURL in
+            func url(_ sid: String) -> String { "\(baseURL)/2010-04-01/Accounts/\(sid).json" }
+            let own = try await Self.send(url(Self.tokenAccount), method: .GET)
+            #expect(own.status == 200)
+            let body = try #require(own.body)
+            #expect(body["sid"]?.stringValue == Self.tokenAccount && body["status"]?.stringValue == "active" && body["type"]?.stringValue == "Full")
+            #expect(body["auth_token"]?.stringValue == Self.ownToken && body["owner_account_sid"]?.stringValue == Fixture.username)
+            #expect(body["friendly_name"]?.stringValue == "Subaccount \(Self.tokenAccount)")
+            #expect(body["uri"]?.stringValue == "/2010-04-01/Accounts/\(Self.tokenAccount).json")
+            #expect(body["subresource_uris"]?["calls"]?.stringValue == "/2010-04-01/Accounts/\(Self.tokenAccount)/Calls.json")
+            #expect(body["date_created"]?.stringValue.flatMap(StatusCallbackTests.rfc2822) != nil)
+            // An account without a token of its own shows the password that signs its callbacks.
+            #expect(try await Self.send(url(Fixture.subaccount), method: .GET).body?["auth_token"]?.stringValue == Fixture.password)
+
+            let unknown = try await Self.send(url(Self.stranger), method: .GET)
+            #expect(unknown.status == 404 && unknown.code == 20404)
+            let test = try await Self.send(url(Fixture.testAccount), method: .GET, user: Fixture.testAccount, password: Fixture.testToken)
+            #expect(test.status == 403 && test.code == 20008)
+            #expect(try await Self.send(url(Self.tokenAccount), method: .GET, password: "wrong").status == 401)
+
+            // The account's SID and token: its own resource and calls, nobody else's (401/20003, as Twilio answers).
+            let mine = try await Self.send(url(Self.tokenAccount), method: .GET, user: Self.tokenAccount, password: Self.ownToken)
+            #expect(mine.status == 200 && mine.body?["sid"]?.stringValue == Self.tokenAccount)
+            let other = try await Self.send(url(Fixture.subaccount), method: .GET, user: Self.tokenAccount, password: Self.ownToken)
+            #expect(other.status == 401 && other.code == 20003)
+            let created = try await Self.create(baseURL, account: Self.tokenAccount, ["From": Self.tokenCaller], user: Self.tokenAccount,
+                                                password: Self.ownToken)
+            #expect(created.status == 201)
+            #expect(try await Self.create(baseURL, ["From": Fixture.caller], user: Self.tokenAccount, password: Self.ownToken).code == 20003)
+            #expect(try await Self.create(baseURL, account: Self.tokenAccount, ["From": Self.tokenCaller], user: Self.tokenAccount,
+                                          password: Fixture.password).code == 20003)
+        }
+    }
 }
