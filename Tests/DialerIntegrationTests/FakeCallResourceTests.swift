@@ -59,7 +59,10 @@ struct FakeCallResourceTests {
     @Test("a call leaves queued on the fake's clock: ringing, in-progress, then its outcome, with start_time, end_time and duration as it goes")
     func lifecycle() async throws {
         // Ten minutes in each status: only the test's clock moves the calls.
-        let fake = Fixture.fake { $0.timings = FakeTwilio.Timings(queued: .seconds(600), ringing: .seconds(600), inProgress: .seconds(600)) }
+        let fake = Fixture.fake {
+            $0.timings = FakeTwilio.Timings(queued: .seconds(600), ringing: .seconds(600), inProgress: .seconds(600))
+            $0.timeScale = 1
+        }
         try await fake.withRunning { baseURL in
             await fake.ledger.scriptOutcome(to: "+14155557602", FakeCallOutcome(status: .busy))
             let answered = try await Self.created(baseURL, to: "+14155557601")

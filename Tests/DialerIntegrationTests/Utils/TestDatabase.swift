@@ -97,10 +97,14 @@ enum Fixture {
                             statusCallbackURL: "http://127.0.0.1:9/status", requestTimeout: timeout)
     }
 
-    /// The fake Twilio: the platform credentials reach `subaccount`, which owns `caller`; the test credentials too.
+    /// The fake Twilio: the platform credentials reach `subaccount`, which owns `caller`; the test credentials too; its
+    /// Twilio seconds run at 0.01 (see below).
     static func fake(_ configure: (inout FakeTwilio.Configuration) -> Void = { _ in }) -> FakeTwilio {
         var configuration = FakeTwilio.Configuration(username: username, password: password, accounts: [.init(sid: subaccount, numbers: [caller])],
                                                      testCredentials: .init(accountSID: testAccount, authToken: testToken))
+        // Twilio seconds (a Timeout, a TimeLimit, a scripted duration) pass 100 times faster: the worker asks for a 30 s
+        // ring, and an unanswered call must not hold a test for half a minute. Tests of the clock set their own scale.
+        configuration.timeScale = 0.01
         configure(&configuration)
         return FakeTwilio(configuration: configuration, logger: TestDatabase.logger)
     }
