@@ -34,11 +34,12 @@ extension JobStore {
         // that, and the receiver never relies on when the server commits an implicit transaction relative to the rows
         // it sent. Two more round trips per batch, not per callback.
         let count = callbacks.count
-        let (logger, query) = (self.logger, Self.recordCallbacksStatement.query(binds))
+        let (logger, statement) = (self.logger, RecordCallbacksPrepared(bindings: binds))
         return try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(query, logger: logger)
             var stored = [Bool](repeating: false, count: count)
-            for try await index in rows.decode(Int.self) where index >= 0 && index < stored.count { stored[index] = true }
+            for try await index in try await connection.execute(statement, logger: logger) where index >= 0 && index < stored.count {
+                stored[index] = true
+            }
             return stored
         }
     }

@@ -7,40 +7,33 @@ extension JobStore {
     /// policy decides on (``SettledCall``), in one statement. A job whose call has no final status yet is left out.
     public func settledCalls(_ jobIDs: [Int64]) async throws -> [SettledCall] {
         guard !jobIDs.isEmpty else { return [] }
-        let rows = try await client.query("""
-            SELECT j.id, j.tenant_id, j.campaign_id, j.destination, j.twilio_call_sid, j.attempt, j.max_attempts, j.expires_at,
-                   to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
-                   o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
-                   d.dials, d.recent, d.oldest, coalesce(r.results, '{}'), now()
-            FROM call_jobs j
-            JOIN call_outcomes o ON o.call_sid = j.twilio_call_sid AND o.status_rank = \(CallStatus.completed.rank)
-            JOIN tenants t ON t.id = j.tenant_id
-            CROSS JOIN LATERAL (
-                SELECT count(*)::bigint AS dials, count(*) FILTER (WHERE a.recorded_at > now() - interval '24 hours')::bigint AS recent,
-                       min(a.recorded_at) FILTER (WHERE a.recorded_at > now() - interval '24 hours') AS oldest
-                FROM call_attempts a
-                WHERE a.job_id = j.id AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed)
-            ) d
-            CROSS JOIN LATERAL (
-                SELECT array_agg(a.outcome ORDER BY a.id) AS results FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'outcome'
-            ) r
-            WHERE j.id = ANY(\(jobIDs)) AND j.state = 'awaiting_outcome'
-            """, logger: logger)
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(jobIDs)
         var calls: [SettledCall] = []
-        for try await row in rows {
-            let r = row.makeRandomAccess()
-            calls.append(SettledCall(
-                jobID: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self), campaignID: try r[2].decode(String?.self),
-                destination: try r[3].decode(String.self), callSID: try r[4].decode(String.self), attempt: try r[5].decode(Int.self),
-                maxAttempts: try r[6].decode(Int.self), expiresAt: try r[7].decode(Date?.self),
-                tenantWindow: try r[8].decode(String?.self).flatMap(DailyWindow.init),
-                status: CallStatus(rawValue: try r[9].decode(String.self)) ?? .failed, answeredBy: try r[10].decode(String?.self),
-                sipResponseCode: try r[11].decode(Int?.self), callDuration: try r[12].decode(Int?.self), dials: try r[13].decode(Int.self),
-                dialsLast24h: try r[14].decode(Int.self), oldestDialLast24h: try r[15].decode(Date?.self),
-                earlierResults: try r[16].decode([String].self), now: try r[17].decode(Date.self)))
-        }
+        for try await call in try await client.execute(SettledCallsPrepared(bindings: binds), logger: logger) { calls.append(call) }
         return calls
     }
+
+    /// The facts of settled calls (see ``settledCalls(_:)``): `$1` the job ids.
+    static let settledCallsStatement = SQLStatement(name: "settled_calls", parameters: ["job_ids"], text: """
+        SELECT j.id, j.tenant_id, j.campaign_id, j.destination, j.twilio_call_sid, j.attempt, j.max_attempts, j.expires_at,
+               to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
+               o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
+               d.dials, d.recent, d.oldest, coalesce(r.results, '{}'), now()
+        FROM call_jobs j
+        JOIN call_outcomes o ON o.call_sid = j.twilio_call_sid AND o.status_rank = 4
+        JOIN tenants t ON t.id = j.tenant_id
+        CROSS JOIN LATERAL (
+            SELECT count(*)::bigint AS dials, count(*) FILTER (WHERE a.recorded_at > now() - interval '24 hours')::bigint AS recent,
+                   min(a.recorded_at) FILTER (WHERE a.recorded_at > now() - interval '24 hours') AS oldest
+            FROM call_attempts a
+            WHERE a.job_id = j.id AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed)
+        ) d
+        CROSS JOIN LATERAL (
+            SELECT array_agg(a.outcome ORDER BY a.id) AS results FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'outcome'
+        ) r
+        WHERE j.id = ANY($1::bigint[]) AND j.state = 'awaiting_outcome'
+        """)
 
     /// Applies settlements in one statement: each job moves only if it still waits for that very call (fenced on the
     /// state and the call SID, so a callback and the sweeper settling the same call apply once), with its
@@ -60,9 +53,8 @@ extension JobStore {
         binds.append(settlements.map(\.result.name))
         binds.append(settlements.map { JSONValue.object($0.detail).jsonText })
         binds.append(actor)
-        let rows = try await client.query(Self.settleStatement.query(binds), logger: logger)
         var moved = Set<Int64>()
-        for try await id in rows.decode(Int64.self) { moved.insert(id) }
+        for try await id in try await client.execute(SettlePrepared(bindings: binds), logger: logger) { moved.insert(id) }
         return moved
     }
 

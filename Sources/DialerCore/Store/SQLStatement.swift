@@ -45,6 +45,7 @@ public struct SQLStatement: Sendable, Hashable {
 }
 
 extension JobStore {
-    /// The statements `dialer sql` can print: the two every dial pays for.
-    public static let namedStatements: [SQLStatement] = [claimStatement, recordStatement]
+    /// The statements `dialer sql` can print: the two every dial pays for, and the two after it (storing callbacks,
+    /// applying an outcome).
+    public static let namedStatements: [SQLStatement] = [claimStatement, recordStatement, recordCallbacksStatement, settledCallsStatement, settleStatement]
 }

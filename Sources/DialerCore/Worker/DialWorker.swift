@@ -96,8 +96,11 @@ public struct DialWorker: Service, CustomStringConvertible {
 
     public func run() async throws {
         let settler = self.settler
+        // Without a StatusCallback no callback can beat the write of a 201: the sweeper alone learns the outcomes.
+        let callbacksOn = twilio.configuration.statusCallbackURL != nil
         let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger) { store, callSIDs in
             // A final callback that beat this write found the job still active and was only stored: settle it now.
+            guard callbacksOn else { return }
             let early = try await store.jobsWithFinalOutcome(callSIDs: callSIDs)
             if !early.isEmpty { try await settler.settle(jobIDs: early) }
         }
