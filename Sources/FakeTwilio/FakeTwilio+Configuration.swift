@@ -33,6 +33,9 @@ extension FakeTwilio {
         public var seed: UInt64
         /// Calls per page of Read Calls when the request names no `PageSize` (Twilio's is 50; small here so clients page).
         public var defaultPageSize: Int
+        /// Calls whose callbacks are in flight at once (each call's go one after the other); Twilio's own is unbounded,
+        /// so a load test raises it to make callbacks arrive at the rate calls end, not at the receiver's latency.
+        public var callbackConcurrency: Int = 64
 
         public init(host: String = "127.0.0.1", port: Int = 0, username: String, password: String, callsPerSecond: Double? = nil,
                     accounts: [Account] = [], testCredentials: TestCredentials? = nil, timings: Timings = Timings(), defaultPageSize: Int = 5,

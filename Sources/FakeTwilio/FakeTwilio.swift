@@ -51,7 +51,8 @@ public struct FakeTwilio: Sendable {
     /// The Hummingbird application, a `Service` for a `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: FakeTwilioRequestContext.self)
-        let callbacks = StatusCallbacks(ledger: ledger, faults: configuration.callbackFaults, seed: configuration.seed, logger: logger)
+        let callbacks = StatusCallbacks(ledger: ledger, faults: configuration.callbackFaults, seed: configuration.seed,
+                                        concurrentCalls: configuration.callbackConcurrency, logger: logger)
         router.post("/2010-04-01/Accounts/:account/Calls.json") { request, context in
             try await self.createCall(request, context: context, callbacks: callbacks)
         }

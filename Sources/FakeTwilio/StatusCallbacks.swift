@@ -24,7 +24,7 @@ final class StatusCallbacks: Service {
     private let logger: Logger
     private let pending = AsyncStream.makeStream(of: Plan.self)
     /// Calls whose callbacks are in flight at once; more wait in the stream.
-    private static let concurrentCalls = 64
+    private let concurrentCalls: Int
 
     /// The callbacks one call will get.
     struct Plan: Sendable {
@@ -34,7 +34,8 @@ final class StatusCallbacks: Service {
         let deliveries: [CallbackSchedule.Delivery]
     }
 
-    init(ledger: FakeTwilioLedger, faults: CallbackFaults, seed: UInt64, logger: Logger) {
+    init(ledger: FakeTwilioLedger, faults: CallbackFaults, seed: UInt64, concurrentCalls: Int = 64, logger: Logger) {
+        self.concurrentCalls = max(1, concurrentCalls)
         self.ledger = ledger
         self.faults = faults
         self.seed = seed
@@ -64,12 +65,14 @@ final class StatusCallbacks: Service {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(15)))
         configuration.httpVersion = .http1Only
         configuration.connectionPool.retryConnectionEstablishment = false
+        // As many connections as calls in flight: Twilio's callbacks do not queue behind one another's answers.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrentCalls
         try await HTTPClient.withHTTPClient(configuration: configuration, backgroundActivityLogger: logger) { http in
             await cancelWhenGracefulShutdown {
                 await withTaskGroup(of: Void.self) { group in
                     var running = 0
                     for await plan in self.pending.stream {
-                        if running == Self.concurrentCalls {
+                        if running == self.concurrentCalls {
                             await group.next()
                             running -= 1
                         }

@@ -57,6 +57,7 @@ struct FakeTwilioCommand: AsyncParsableCommand {
                                valueName: "reorder=0.2,duplicate=0.1,drop=0.05"))
     var callbackFaults: String?
     @Option(help: "Seed of the outcome mix and the callback faults.") var seed: UInt64 = FakeTwilio.Configuration.defaultSeed
+    @Option(help: "Calls whose status callbacks are in flight at once (default 64; Twilio's is unbounded).") var callbackConcurrency: Int = 64
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -125,9 +126,10 @@ struct FakeTwilioCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let timings = FakeTwilio.Timings(queued: .milliseconds(queuedMs), ringing: .milliseconds(ringingMs), inProgress: .milliseconds(inProgressMs))
-        let configuration = FakeTwilio.Configuration(port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
+        var configuration = FakeTwilio.Configuration(port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
                                                      testCredentials: testCredentials, timings: timings, defaultPageSize: pageSize,
                                                      timeScale: timeScale, outcomeMix: mix, callbackFaults: faults, seed: seed)
+        configuration.callbackConcurrency = callbackConcurrency
         let fake = FakeTwilio(configuration: configuration, ledger: ledger, logger: logger)
         let app = fake.application { port in
             FileHandle.standardOutput.write(Data("fake-twilio: listening on http://127.0.0.1:\(port)\n".utf8))

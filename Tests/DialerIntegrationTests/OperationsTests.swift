@@ -191,7 +191,7 @@ struct OperatorControlTests {
         }
     }
 
-    @Test("prune deletes old finished jobs and their attempts in batches, and leaves recent and unfinished jobs alone")
+    @Test("prune deletes old finished jobs, their attempts and their calls' callbacks in batches, and leaves recent and unfinished jobs alone")
     func prune() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
@@ -202,8 +202,19 @@ struct OperatorControlTests {
             // Waiting jobs are never pruned, however old.
             try await Fixture.jobs(store, waiting, state: .queued, createdAgo: .seconds(90 * 86_400))
             try await store.client.query("""
-                INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome) SELECT id, 1, 'w', 'dial', 'dialed' FROM call_jobs
+                INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome, twilio_call_sid)
+                SELECT id, 1, 'w', 'dial', 'dialed', twilio_call_sid FROM call_jobs
                 """, logger: store.logger)
+            // The old jobs' calls have their callbacks stored: they leave with their jobs.
+            for id in old {
+                let sid = try #require(try await store.job(id)?.callSID)
+                for (n, status) in ["ringing", "completed"].enumerated() {
+                    _ = try await store.record(try StatusCallback(parameters: [("CallSid", sid), ("CallStatus", status), ("SequenceNumber", "\(n)")],
+                                                                  query: [("job", "\(id)")]))
+                }
+            }
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_events") == 14)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_outcomes") == 7)
 
             let dry = try await store.prune(olderThan: .seconds(30 * 86_400), dryRun: true)
             #expect(dry.jobs == 7)
@@ -217,6 +228,8 @@ struct OperatorControlTests {
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE id = ANY(\(old))") == 0)
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE id = ANY(\(recent + waiting))") == 5)
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_attempts") == 5)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_events") == 0)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_outcomes") == 0)
 
             let exclusive = try await store.pruneExclusively(olderThan: .seconds(86_400))
             #expect(exclusive?.jobs == 3)

@@ -14,6 +14,8 @@ public actor CallbackWriter: Service, CustomStringConvertible {
     private var wakeFlusher: CheckedContinuation<Void, Never>?
     private var stopping = false
     static let maxBatch = 1_000
+    static let lingerBelow = 32
+    static let linger: Duration = .milliseconds(2)
 
     public init(store: JobStore, settler: OutcomeSettler, logger: Logger) {
         self.store = store
@@ -60,6 +62,11 @@ public actor CallbackWriter: Service, CustomStringConvertible {
                 if stopping || Task.isCancelled { return }
                 await withCheckedContinuation { wakeFlusher = $0 }
                 continue
+            }
+            if pending.count < Self.lingerBelow, !stopping {
+                // A few callbacks alone: wait a moment for more, so a statement carries a batch (a callback is answered
+                // a millisecond later; Twilio allows 15 s).
+                try? await Task.sleep(for: Self.linger)
             }
             let batch = Array(pending.prefix(Self.maxBatch))
             pending.removeFirst(batch.count)

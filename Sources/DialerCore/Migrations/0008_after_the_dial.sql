@@ -63,3 +63,10 @@ Invariants: only the lease holder (lease_owner, same attempt) may record a dial 
 that call SID takes its settlement; a job is never active without a lease; finished_at is set exactly in the final states.$$;
 COMMENT ON COLUMN call_jobs.state IS
     'queued | deferred | retrying (waiting for run_at) | paused | active | in_doubt | awaiting_outcome | completed | failed | cancelled | dialed (final, before 0008); see JobState (Sources/DialerCore/Store/JobState.swift).';
+
+-- call_events and call_outcomes leave with their job by retention, which deletes them by call SID (their primary
+-- keys) in the same statement as the job. The foreign keys of 0007 go: each callback paid a key-share lock on its job's
+-- row (a write to call_jobs per callback), and their ON DELETE CASCADE had no index on call_events.job_id to use.
+ALTER TABLE call_events DROP CONSTRAINT IF EXISTS call_events_job_id_fkey;
+ALTER TABLE call_outcomes DROP CONSTRAINT IF EXISTS call_outcomes_job_id_fkey;
+COMMENT ON TABLE call_outcomes IS 'One row per ended call, written once, by its final status (a callback, or the sweeper''s lookup): the status, AnsweredBy, SipResponseCode and CallDuration, and the time of each event. A call still going has only call_events rows. status_rank is always 4 (final) since 0008.';

@@ -11,9 +11,10 @@ extension JobStore {
     }
 
     /// Stores many status callbacks in one statement (the receiver's group commit): the event rows, keyed by call SID
-    /// and sequence number so a repeat is a no-op, and each call's outcome row moved forward only (a status of lower
-    /// rank than the one stored changes nothing but its own event row). Callbacks of one call in the same batch are
-    /// folded first (one upsert per call). A callback naming a job this database does not hold is kept with no job.
+    /// and sequence number so a repeat is a no-op; and, for a call whose final status is among them, its one
+    /// `call_outcomes` row, with the times of its earlier events (a late `ringing` after the final changes nothing but
+    /// its own event row). Only the final status writes `call_outcomes`: four callbacks a call cost four small inserts
+    /// and one row, not four upserts. A callback naming a job this database does not hold is kept with no job.
     /// - Returns: for each callback, in order, whether it was new.
     public func record(_ callbacks: [StatusCallback], source: String = "callback") async throws -> [Bool] {
         guard !callbacks.isEmpty else { return [] }
@@ -66,46 +67,54 @@ extension JobStore {
             RETURNING call_sid, sequence_number, job_id
         ), new AS (
             SELECT c.*, e.job_id FROM c JOIN event e ON e.call_sid = c.sid AND e.sequence_number = c.seq
-        ), folded AS (
+        ), ended AS (
+            -- Only a final status writes call_outcomes (once per call): the events before it are read back for their times.
             SELECT sid, max(job_id) AS job_id, max(NULLIF(attempt, -1)) AS attempt,
-                   (array_agg(status ORDER BY rank DESC, seq DESC))[1] AS status, max(rank) AS rank,
-                   (array_agg(NULLIF(answered_by, '') ORDER BY rank DESC, seq DESC) FILTER (WHERE answered_by <> ''))[1] AS answered_by,
-                   (array_agg(sip ORDER BY rank DESC, seq DESC) FILTER (WHERE sip >= 0))[1] AS sip,
-                   (array_agg(duration ORDER BY rank DESC, seq DESC) FILTER (WHERE duration >= 0))[1] AS duration,
+                   (array_agg(status ORDER BY seq DESC) FILTER (WHERE rank = 4))[1] AS status,
+                   (array_agg(NULLIF(answered_by, '') ORDER BY seq DESC) FILTER (WHERE answered_by <> ''))[1] AS answered_by,
+                   (array_agg(sip ORDER BY seq DESC) FILTER (WHERE rank = 4 AND sip >= 0))[1] AS sip,
+                   (array_agg(duration ORDER BY seq DESC) FILTER (WHERE rank = 4 AND duration >= 0))[1] AS duration,
                    min(to_timestamp(at)) FILTER (WHERE status = 'initiated') AS initiated_at,
                    min(to_timestamp(at)) FILTER (WHERE status = 'ringing') AS ringing_at,
                    min(to_timestamp(at)) FILTER (WHERE status = 'in-progress') AS answered_at,
                    min(to_timestamp(at)) FILTER (WHERE rank = 4) AS ended_at
-            FROM new GROUP BY sid
+            FROM new GROUP BY sid HAVING max(rank) = 4
         ), outcome AS (
-            INSERT INTO call_outcomes AS o (call_sid, job_id, attempt, call_status, status_rank, answered_by, sip_response_code, call_duration,
-                                            initiated_at, ringing_at, answered_at, ended_at)
-            SELECT sid, job_id, attempt, status, rank, answered_by, sip, duration, initiated_at, ringing_at, answered_at, ended_at FROM folded
-            ON CONFLICT (call_sid) DO UPDATE SET
-                call_status = CASE WHEN excluded.status_rank > o.status_rank THEN excluded.call_status ELSE o.call_status END,
-                status_rank = greatest(o.status_rank, excluded.status_rank),
-                job_id = coalesce(o.job_id, excluded.job_id),
-                attempt = coalesce(o.attempt, excluded.attempt),
-                answered_by = coalesce(excluded.answered_by, o.answered_by),
-                sip_response_code = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.sip_response_code, o.sip_response_code)
-                                         ELSE o.sip_response_code END,
-                call_duration = CASE WHEN excluded.status_rank >= o.status_rank THEN coalesce(excluded.call_duration, o.call_duration)
-                                     ELSE o.call_duration END,
-                initiated_at = coalesce(o.initiated_at, excluded.initiated_at),
-                ringing_at = coalesce(o.ringing_at, excluded.ringing_at),
-                answered_at = coalesce(o.answered_at, excluded.answered_at),
-                ended_at = coalesce(o.ended_at, excluded.ended_at),
-                updated_at = now()
+            INSERT INTO call_outcomes (call_sid, job_id, attempt, call_status, status_rank, answered_by, sip_response_code, call_duration,
+                                       initiated_at, ringing_at, answered_at, ended_at)
+            SELECT f.sid, coalesce(f.job_id, before.job_id), coalesce(f.attempt, before.attempt), f.status, 4,
+                   coalesce(f.answered_by, before.answered_by), f.sip, f.duration,
+                   coalesce(f.initiated_at, before.initiated_at), coalesce(f.ringing_at, before.ringing_at),
+                   coalesce(f.answered_at, before.answered_at), f.ended_at
+            FROM ended f
+            CROSS JOIN LATERAL (
+                SELECT max(e.job_id) AS job_id, max(e.attempt) AS attempt, max(e.answered_by) AS answered_by,
+                       min(e.event_at) FILTER (WHERE e.call_status = 'initiated') AS initiated_at,
+                       min(e.event_at) FILTER (WHERE e.call_status = 'ringing') AS ringing_at,
+                       min(e.event_at) FILTER (WHERE e.call_status = 'in-progress') AS answered_at
+                FROM call_events e WHERE e.call_sid = f.sid
+            ) before
+            ON CONFLICT (call_sid) DO NOTHING
         )
         SELECT i FROM new
         """)
 
-    /// A call's outcome as its callbacks left it, `nil` before any arrived.
+    /// A call's outcome as its callbacks left it, `nil` before any arrived: its `call_outcomes` row once it ended, else
+    /// the furthest status among its events.
     public func callOutcome(callSID: String) async throws -> CallOutcomeRecord? {
         let rows = try await client.query("""
             SELECT call_status, answered_by, sip_response_code, call_duration, job_id, attempt, ended_at IS NOT NULL,
                    (SELECT count(*)::bigint FROM call_events e WHERE e.call_sid = o.call_sid)
             FROM call_outcomes o WHERE call_sid = \(callSID)
+            UNION ALL
+            SELECT * FROM (
+                SELECT e.call_status, e.answered_by, e.sip_response_code, e.call_duration, e.job_id, e.attempt, false,
+                       count(*) OVER ()
+                FROM call_events e WHERE e.call_sid = \(callSID) AND NOT EXISTS (SELECT 1 FROM call_outcomes o WHERE o.call_sid = \(callSID))
+                ORDER BY CASE e.call_status WHEN 'queued' THEN 0 WHEN 'initiated' THEN 1 WHEN 'ringing' THEN 2 WHEN 'in-progress' THEN 3 ELSE 4 END DESC,
+                         e.sequence_number DESC
+                LIMIT 1
+            ) latest
             """, logger: logger)
         for try await (status, answeredBy, sip, duration, job, attempt, ended, events) in rows.decode(
             (String, String?, Int?, Int?, Int64?, Int?, Bool, Int).self)
