@@ -19,20 +19,22 @@ extension JobStore {
         SELECT j.id, j.tenant_id, j.campaign_id, j.destination, j.twilio_call_sid, j.attempt, j.max_attempts, j.expires_at,
                to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
                o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
-               d.dials, d.recent, d.oldest, coalesce(r.results, '{}'), now()
-        FROM call_jobs j
+               a.dials, a.recent, a.oldest, coalesce(a.results, '{}'), now()
+        -- The jobs by primary key first (OFFSET 0 fences the state test out of the scan): the planner would otherwise walk
+        -- the whole call_jobs_awaiting_outcome index, every waiting call, to find a few ids.
+        FROM (SELECT * FROM call_jobs WHERE id = ANY($1::bigint[]) OFFSET 0) j
         JOIN call_outcomes o ON o.call_sid = j.twilio_call_sid AND o.status_rank = 4
         JOIN tenants t ON t.id = j.tenant_id
+        -- The job's attempt rows, read once (call_attempts_job): its dials (all, and of the last 24 hours) and its calls' results.
         CROSS JOIN LATERAL (
-            SELECT count(*)::bigint AS dials, count(*) FILTER (WHERE a.recorded_at > now() - interval '24 hours')::bigint AS recent,
-                   min(a.recorded_at) FILTER (WHERE a.recorded_at > now() - interval '24 hours') AS oldest
-            FROM call_attempts a
-            WHERE a.job_id = j.id AND a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed)
-        ) d
-        CROSS JOIN LATERAL (
-            SELECT array_agg(a.outcome ORDER BY a.id) AS results FROM call_attempts a WHERE a.job_id = j.id AND a.kind = 'outcome'
-        ) r
-        WHERE j.id = ANY($1::bigint[]) AND j.state = 'awaiting_outcome'
+            SELECT count(*) FILTER (WHERE x.dial)::bigint AS dials,
+                   count(*) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours')::bigint AS recent,
+                   min(x.recorded_at) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours') AS oldest,
+                   array_agg(x.outcome ORDER BY x.id) FILTER (WHERE x.kind = 'outcome') AS results
+            FROM (SELECT a.id, a.kind, a.outcome, a.recorded_at, a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed) AS dial
+                  FROM call_attempts a WHERE a.job_id = j.id) x
+        ) a
+        WHERE j.state = 'awaiting_outcome'
         """)
 
     /// Applies settlements in one statement: each job moves only if it still waits for that very call (fenced on the
@@ -63,7 +65,10 @@ extension JobStore {
         name: "settle", parameters: ["ids", "call_sids", "attempts", "states", "run_at_epochs", "errors", "results", "details", "actor"],
         text: """
         WITH s AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[])
+            -- `waiting` is the state a job must still be in, as data: a constant would let the planner walk the whole
+            -- call_jobs_awaiting_outcome index instead of probing the primary key for these few ids.
+            SELECT *, 'awaiting_outcome'::text AS waiting
+            FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[])
                  AS s(id, sid, attempt, state, run_at, error, result, detail)
         ), updated AS (
             UPDATE call_jobs j
@@ -74,7 +79,7 @@ extension JobStore {
                 finished_at = CASE WHEN s.state IN ('completed', 'failed', 'cancelled') THEN now() END,
                 updated_at = now()
             FROM s
-            WHERE j.id = s.id AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = s.sid
+            WHERE j.id = s.id AND j.state = s.waiting AND j.twilio_call_sid = s.sid
             RETURNING j.id
         ), logged AS (
             INSERT INTO call_attempts (job_id, attempt, worker, kind, outcome, twilio_call_sid, error, detail)
@@ -89,9 +94,9 @@ extension JobStore {
     public func jobsWithFinalOutcome(callSIDs: [String]) async throws -> [Int64] {
         guard !callSIDs.isEmpty else { return [] }
         let rows = try await client.query("""
-            SELECT j.id FROM call_outcomes o JOIN call_jobs j ON j.id = o.job_id
-            WHERE o.call_sid = ANY(\(callSIDs)) AND o.status_rank = \(CallStatus.completed.rank)
-              AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = o.call_sid
+            SELECT o.job_id FROM unnest(\(callSIDs)::text[]) AS k(sid)
+            CROSS JOIN LATERAL (SELECT job_id, call_sid FROM call_outcomes WHERE call_sid = k.sid AND status_rank = \(CallStatus.completed.rank)) o
+            WHERE EXISTS (SELECT 1 FROM call_jobs j WHERE j.id = o.job_id AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = o.call_sid)
             """, logger: logger)
         var ids: [Int64] = []
         for try await id in rows.decode(Int64.self) { ids.append(id) }
