@@ -213,6 +213,36 @@ struct CallOutcomeTests {
         }
     }
 
+    @Test("a call reconciliation finds after its final callback came (stored while the job was in doubt) is settled at once, not at the sweeper's deadline")
+    func reconciledAfterFinal() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let person = Fixture.destinations(1, start: 44_000)[0]
+            let id = try await store.enqueue([try Self.request(person)])[0].jobID
+            #expect(try await store.claim(limit: 1, worker: "gone", lease: .seconds(30)).map(\.jobID) == [id])
+            let fake = Fixture.fake()
+            try await fake.withRunning { baseURL in
+                var twilio = Fixture.twilio(baseURL)
+                twilio.statusCallbackURL = nil
+                try await TwilioClient.with(twilio, logger: TestDatabase.logger) { client in
+                    let sid = try await ReconcileTests.createCall(client, to: person, jobID: id)
+                    // Twilio answered 500 after creating the call; the call's final callback is stored while the job is in doubt.
+                    let failure = DialFailure(kind: .serverError, error: OpenPhnError(.upstreamUnavailable, "Twilio answered 500."), possiblyDialed: true)
+                    let inDoubt = JobOutcome.inDoubt(JobRef(jobID: id, attempt: 1, maxAttempts: 4), reconcileIn: .zero, failure: failure, detail: [:])
+                    #expect(try await store.record([inDoubt], worker: "gone") == [id])
+                    let busy = StatusCallback(callSID: sid, sequenceNumber: 2, status: .busy, answeredBy: nil, callDuration: 0, jobID: id,
+                                              sipResponseCode: 486)
+                    #expect(try await store.record(busy))
+                    let worker = DialWorker(store: store, twilio: client, configuration: Fixture.worker(), logger: TestDatabase.logger)
+                    let reconciled = try await worker.reconciler.runOnce()
+                    #expect(reconciled.map(\.state) == [.awaitingOutcome])
+                }
+            }
+            let job = try #require(try await store.job(id))
+            #expect(job.state == .retrying && job.lastOutcome == "busy", "\(job.state)")
+        }
+    }
+
     @Test("a final callback that beats the worker's write of the 201 is applied as soon as the job waits for it")
     func earlyFinalCallback() async throws {
         try await TestDatabase.withStore { store, _ in

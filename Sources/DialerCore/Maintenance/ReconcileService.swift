@@ -13,12 +13,17 @@ public struct ReconcileService: Service, CustomStringConvertible {
     let configuration: WorkerConfiguration
     let transition: DialTransition
     let accounting: OutcomeAccounting
+    /// Applies a found call's final status when it was stored while the job was in doubt (its callbacks came first).
+    let settler: OutcomeSettler?
     let logger: Logger
     let leases = LeaseRegistry()
     /// Most jobs one pass leases; a full batch starts the next pass at once.
     static let batchSize = 32
 
-    init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, accounting: OutcomeAccounting, logger: Logger) {
+    init(store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, accounting: OutcomeAccounting, settler: OutcomeSettler? = nil,
+         logger: Logger)
+    {
+        self.settler = settler
         self.store = store
         self.twilio = twilio
         self.configuration = configuration
@@ -64,6 +69,18 @@ public struct ReconcileService: Service, CustomStringConvertible {
         }
         let applied = try await withTimeout(.seconds(20), what: "recording reconciliations") {
             try await store.record(outcomes, worker: configuration.workerID)
+        }
+        // A call found after its final callback came (stored while the job was in doubt) is settled now, not at the deadline.
+        let found = outcomes.compactMap { $0.state == .awaitingOutcome && applied.contains($0.jobID) ? $0.callSID : nil }
+        if let settler, !found.isEmpty {
+            do {
+                let early = try await store.jobsWithFinalOutcome(callSIDs: found)
+                if !early.isEmpty { try await settler.settle(jobIDs: early) }
+            } catch {
+                logger.warning("settling reconciled calls failed; the sweeper applies them at their deadline", metadata: [
+                    "error": "\(String(reflecting: error))",
+                ])
+            }
         }
         let byID = Dictionary(calls.map { ($0.jobID, $0) }, uniquingKeysWith: { first, _ in first })
         for outcome in outcomes {

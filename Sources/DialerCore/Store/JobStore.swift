@@ -23,12 +23,7 @@ public struct JobStore: Sendable, CustomStringConvertible {
 
     /// Builds the client configuration from a `postgres://user[:password]@host[:port]/database[?sslmode=disable][&search_path=schema]` URL.
     /// - Parameter schema: when set, every connection uses this schema (tests isolate themselves this way).
-    /// - Parameter genericPlans: plan prepared statements once (`plan_cache_mode = force_generic_plan`): for `dialer serve`,
-    ///   whose callback statements are prepared and whose plans do not depend on their arrays' contents. Never for the
-    ///   worker: its claim relies on a plan made with its parameters' values.
-    public static func configuration(url: String, schema: String? = nil, maxConnections: Int = 8, genericPlans: Bool = false) throws(OpenPhnError)
-        -> PostgresClient.Configuration
-    {
+    public static func configuration(url: String, schema: String? = nil, maxConnections: Int = 8) throws(OpenPhnError) -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme),
             let host = components.host, !host.isEmpty
         else {
@@ -47,7 +42,6 @@ public struct JobStore: Sendable, CustomStringConvertible {
         config.options.minimumConnections = 0
         config.options.connectTimeout = .seconds(5)
         if let schema = schema ?? urlSchema { config.options.additionalStartupParameters.append(("search_path", schema)) }
-        if genericPlans { config.options.additionalStartupParameters.append(("plan_cache_mode", "force_generic_plan")) }
         return config
     }
 

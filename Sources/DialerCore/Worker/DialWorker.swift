@@ -83,7 +83,7 @@ public struct DialWorker: Service, CustomStringConvertible {
 
     /// Reconciliation of in-doubt jobs through this worker's Twilio client, counted in its stats and metrics.
     public var reconciler: ReconcileService {
-        ReconcileService(store: store, twilio: twilio, configuration: configuration, accounting: accounting, logger: logger)
+        ReconcileService(store: store, twilio: twilio, configuration: configuration, accounting: accounting, settler: settler, logger: logger)
     }
 
     enum Event: Sendable {
