@@ -8,14 +8,9 @@ extension TwilioClient {
     /// `GET /2010-04-01/Accounts/{sid}.json` with the platform credentials: a subaccount's auth token, which is the key
     /// Twilio signs that subaccount's webhooks with. `nil` when Twilio does not answer usably.
     public func subaccountAuthToken(_ sid: String, logger: Logger) async -> Secret? {
-        var request = HTTPClientRequest(url: "\(configuration.baseURL)/2010-04-01/Accounts/\(sid).json")
-        request.method = .GET
-        request.headers.add(name: "Authorization", value: authorization.value)
-        request.headers.add(name: "Accept", value: "application/json")
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            guard response.status == .ok, let account = try? JSONDecoder().decode(AccountResource.self, from: Data(String(buffer: body).utf8)),
+            let (status, body) = try await get("/2010-04-01/Accounts/\(sid).json", logger: logger)
+            guard status == .ok, let account = try? JSONDecoder().decode(AccountResource.self, from: Data(String(buffer: body).utf8)),
                 account.sid == sid, let token = account.auth_token, !token.isEmpty
             else { return nil }
             return Secret(token)

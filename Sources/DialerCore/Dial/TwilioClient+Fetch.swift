@@ -18,15 +18,10 @@ extension TwilioClient {
     /// `GET /2010-04-01/Accounts/{subaccount}/Calls/{sid}.json`: the sweeper's question about a call whose final status
     /// callback never came. The resource is eventually consistent, so a status that is not final is asked again later.
     public func fetchCall(subaccountSID: String, callSID: String, logger: Logger) async -> CallFetch {
-        var request = HTTPClientRequest(url: "\(configuration.baseURL)/2010-04-01/Accounts/\(subaccountSID)/Calls/\(callSID).json")
-        request.method = .GET
-        request.headers.add(name: "Authorization", value: authorization.value)
-        request.headers.add(name: "Accept", value: "application/json")
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
-            let body = try await response.body.collect(upTo: 256 * 1024)
-            if response.status == .notFound { return .notFound }
-            guard response.status == .ok else { return .unreachable("HTTP \(response.status.code)") }
+            let (status, body) = try await get("/2010-04-01/Accounts/\(subaccountSID)/Calls/\(callSID).json", logger: logger)
+            if status == .notFound { return .notFound }
+            guard status == .ok else { return .unreachable("HTTP \(status.code)") }
             guard let call = try? JSONDecoder().decode(CallResource.self, from: Data(String(buffer: body).utf8)),
                 let status = CallStatus(rawValue: call.status)
             else {
@@ -37,6 +32,16 @@ extension TwilioClient {
         } catch {
             return .unreachable(TransportFailure.describe(error))
         }
+    }
+
+    /// A GET of one resource with the platform credentials: its status and body (at most 256 KiB).
+    func get(_ path: String, logger: Logger) async throws -> (HTTPResponseStatus, ByteBuffer) {
+        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        request.method = .GET
+        request.headers.add(name: "Authorization", value: authorization.value)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await http.execute(request, timeout: .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
+        return (response.status, try await response.body.collect(upTo: 256 * 1024))
     }
 
     struct CallResource: Decodable {
