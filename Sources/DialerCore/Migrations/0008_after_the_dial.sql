@@ -70,3 +70,10 @@ COMMENT ON COLUMN call_jobs.state IS
 ALTER TABLE call_events DROP CONSTRAINT IF EXISTS call_events_job_id_fkey;
 ALTER TABLE call_outcomes DROP CONSTRAINT IF EXISTS call_outcomes_job_id_fkey;
 COMMENT ON TABLE call_outcomes IS 'One row per ended call, written once, by its final status (a callback, or the sweeper''s lookup): the status, AnsweredBy, SipResponseCode and CallDuration, and the time of each event. A call still going has only call_events rows. status_rank is always 4 (final) since 0008.';
+
+-- The callback tables grow by several rows a call from the first minute of a campaign: analyze them early (as
+-- call_jobs is), so the planner probes their keys instead of scanning them (measured with pg_stat_statements: the
+-- settlement's facts query took 6 ms a statement on a fresh, unanalyzed call_outcomes, well under 1 ms once analyzed).
+ALTER TABLE call_events SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000);
+ALTER TABLE call_outcomes SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000);
+ALTER TABLE call_attempts SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000);
