@@ -46,9 +46,6 @@ public actor SigningKeys {
         return [platformToken] + (token.map { [$0] } ?? [])
     }
 
-    /// Forgets a subaccount's token (its signature failed with it: the token may have been rotated).
-    public func forget(_ accountSID: String) { tokens[accountSID] = nil }
-
     private func isTenantSubaccount(_ sid: String) async -> Bool {
         if listedAt.map({ ContinuousClock.now - $0 >= listAge }) ?? true {
             do {

@@ -30,9 +30,6 @@ public actor PolicyBook {
                                       tenant: rows[Key(tenant: tenant, campaign: "")])
     }
 
-    /// Forgets the copy: the next ask reads the table (after `dialer campaign set` in the same process, and in tests).
-    public func invalidate() { loadedAt = nil }
-
     private func refreshIfStale() async {
         if let loadedAt, ContinuousClock.now - loadedAt < maxAge { return }
         if let loading { return await loading.value }

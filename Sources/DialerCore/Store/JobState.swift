@@ -66,6 +66,4 @@ public enum JobState: String, Sendable, Hashable, CaseIterable, Codable {
     public var isWaiting: Bool { self == .queued || self == .deferred || self == .retrying }
     /// Final: nothing will happen to the job again (except an operator's retry of a failed one).
     public var isFinal: Bool { self == .completed || self == .dialed || self == .failed || self == .cancelled }
-    /// Nothing for a worker to do until something outside it happens: final, parked, or waiting for a call's outcome.
-    public var isSettledForWorker: Bool { isFinal || self == .awaitingOutcome || self == .paused }
 }

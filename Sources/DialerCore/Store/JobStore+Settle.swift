@@ -128,15 +128,6 @@ extension JobStore {
         return calls
     }
 
-    /// Jobs waiting for an outcome past their deadline, and the oldest deadline: "callbacks overdue".
-    public func overdueOutcomes() async throws -> (count: Int, oldest: Date?) {
-        let rows = try await client.query("""
-            SELECT count(*)::bigint, min(run_at) FROM call_jobs WHERE state = 'awaiting_outcome' AND run_at <= now()
-            """, logger: logger)
-        for try await (count, oldest) in rows.decode((Int, Date?).self) { return (count, oldest) }
-        return (0, nil)
-    }
-
     /// Makes waiting jobs (and jobs waiting for an outcome) due now: an operator's "dial now" / "look it up now".
     /// - Returns: how many moved.
     @discardableResult
