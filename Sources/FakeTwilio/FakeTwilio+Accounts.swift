@@ -7,6 +7,7 @@ extension FakeTwilio {
     /// 403/20008 with test credentials, 404/20404 for an account the fake does not know).
     func fetchAccount(_ request: Request, context: FakeTwilioRequestContext) async throws -> Response {
         let sid = context.parameters.get("account") ?? ""
+        await ledger.countAccountRead()
         if let refused = await refuseRead(request, account: sid) { return refused }
         guard let account = await account(sid) else {
             return Self.error(404, code: 20404, "The requested resource \(request.uri.path) was not found")

@@ -12,6 +12,8 @@ public actor FakeTwilioLedger {
     public private(set) var callbacks: [FakeCallback] = []
     /// Every Create Call request received, accepted or not.
     public private(set) var requests = 0
+    /// Every Fetch Account request received (`GET /Accounts/{Sid}.json`), answered or refused.
+    public private(set) var accountReads = 0
     private var scripts: [String: [FakeResponse]] = [:]
     /// Answers for any destination without a script of its own, used in order (then normal behaviour).
     private var globalScript: [FakeResponse] = []
@@ -192,4 +194,6 @@ public actor FakeTwilioLedger {
     func record(_ callback: FakeCallback) {
         callbacks.append(callback)
     }
+
+    func countAccountRead() { accountReads += 1 }
 }

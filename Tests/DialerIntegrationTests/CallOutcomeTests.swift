@@ -253,8 +253,8 @@ struct CallOutcomeTests {
             let sid = "CA" + String(repeating: "cd", count: 16)
             let final = try StatusCallback(parameters: [("CallSid", sid), ("CallStatus", "busy"), ("SequenceNumber", "3"), ("SipResponseCode", "486")],
                                            query: [("job", "\(id)"), ("attempt", "1")])
-            #expect(try await store.record(final))
-            // The job was still active when the callback came: nothing to settle yet.
+            // The job was still active when the callback came: nothing to settle yet, and the write says so.
+            #expect(try await store.record([final]).early == [id])
             #expect(try await store.settledCalls([id]).isEmpty)
             let dialed = JobOutcome.dialed(JobRef(jobID: id, attempt: 1, maxAttempts: 4), callSID: sid, outcomeDeadline: .seconds(600), detail: [:])
             #expect(try await store.record([dialed], worker: "w1") == [id])

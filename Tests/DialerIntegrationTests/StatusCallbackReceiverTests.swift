@@ -103,8 +103,8 @@ struct StatusCallbackReceiverTests {
                 #expect(good == 204)
                 let outcome = try #require(try await store.callOutcome(callSID: Self.sid))
                 #expect(outcome.status == .ringing && outcome.events == 1 && outcome.attempt == 1)
-                // Job 77 is not in this database: kept, with no job.
-                #expect(outcome.jobID == nil)
+                // Job 77 is not in this database: kept all the same, with the job its signed URL named (no job moves).
+                #expect(outcome.jobID == 77)
 
                 // A signed callback with no CallStatus is 400, and stores nothing more.
                 let broken = [("CallSid", Self.sid), ("SequenceNumber", "2")]
@@ -141,6 +141,58 @@ struct StatusCallbackReceiverTests {
                 #expect(outcome.sipResponseCode == 486 && outcome.callDuration == 0)
                 #expect(outcome.events == 3)
                 #expect(outcome.jobID == job && outcome.attempt == 1)
+            }
+        }
+    }
+
+    @Test("a final callback that beats the worker's write of the 201 settles its job once the write lands, with no lookup and no wait for the sweeper")
+    func finalBeforeTheWorkersWrite() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let job = try await store.enqueue([try Fixture.request("+14155552124")])[0].jobID
+            #expect(try await store.claim(limit: 1, worker: "w1", lease: .seconds(30)).map(\.jobID) == [job])
+            let publicURL = "https://dialer.example.com/twilio/status"
+            try await Self.withServer(store, callbackURL: publicURL) { base in
+                let query = "?job=\(job)&attempt=1"
+                let busy = Self.fields("busy", sequence: 2, sip: 486, duration: 0)
+                #expect(try await Self.post(base + "/twilio/status" + query, fields: busy, signedURL: publicURL + query).0 == 204)
+                #expect(try await store.job(job)?.state == .active, "the worker has not written its 201 yet")
+                let dialed = JobOutcome.dialed(JobRef(jobID: job, attempt: 1, maxAttempts: 4), callSID: Self.sid, outcomeDeadline: .seconds(600), detail: [:])
+                #expect(try await store.record([dialed], worker: "w1") == [job])
+                // dialer serve tries again 0.25 s, 1 s, 5 s and 20 s after the callback; the sweeper would wait 600 s.
+                var state = try await store.job(job)?.state
+                for _ in 0..<100 where state == .awaitingOutcome {
+                    try await Task.sleep(for: .milliseconds(100))
+                    state = try await store.job(job)?.state
+                }
+                #expect(state == .retrying)
+                #expect(try await store.job(job)?.lastOutcome == "busy")
+            }
+        }
+    }
+
+    @Test("a burst of callbacks from a subaccount whose token is not known yet asks Twilio once, not once per callback")
+    func signingKeysAskOnce() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let subaccountToken = "subaccount-token-\(UInt32.random(in: 0...UInt32.max))"
+            let fake = Fixture.fake { configuration in
+                configuration.accounts = [.init(sid: Fixture.subaccount, numbers: [Fixture.caller], authToken: subaccountToken)]
+            }
+            try await fake.withRunning { baseURL in
+                try await TwilioClient.with(Fixture.twilio(baseURL), logger: TestDatabase.logger) { client in
+                    let keys = SigningKeys(platformToken: Secret(Fixture.password), store: store, twilio: client, logger: TestDatabase.logger)
+                    let tokens = await withTaskGroup(of: [String].self) { group in
+                        for _ in 0..<64 { group.addTask { await keys.tokens(forAccount: Fixture.subaccount).map(\.value) } }
+                        return await group.reduce(into: [[String]]()) { $0.append($1) }
+                    }
+                    #expect(tokens.count == 64)
+                    #expect(tokens.allSatisfy { $0 == [Fixture.password, subaccountToken] })
+                    #expect(await fake.ledger.accountReads == 1)
+                    // An account that is no tenant's costs no request at all.
+                    #expect(await keys.tokens(forAccount: "AC" + String(repeating: "9", count: 32)).map(\.value) == [Fixture.password])
+                    #expect(await fake.ledger.accountReads == 1)
+                }
             }
         }
     }

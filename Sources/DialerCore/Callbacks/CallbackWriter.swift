@@ -4,8 +4,8 @@ import ServiceLifecycle
 /// Group commit for status callbacks: each request hands its callback here and waits until it is durable; one
 /// statement stores everything that arrived while the previous one ran (four callbacks a call must not mean four
 /// transactions a call). Only then is Twilio answered 2xx, so a callback answered 2xx is never lost, even to a SIGKILL.
-/// The final ones of a batch are then applied to their jobs (``OutcomeSettler``); if that fails, nothing is lost: the
-/// sweeper applies stored outcomes at the job's deadline.
+/// The final ones of a batch are then applied to their jobs (``OutcomeSettler``), with the facts the same statement
+/// read; if that fails, nothing is lost: the sweeper applies stored outcomes at the job's deadline.
 public actor CallbackWriter: Service, CustomStringConvertible {
     private let store: JobStore
     private let settler: OutcomeSettler
@@ -16,6 +16,11 @@ public actor CallbackWriter: Service, CustomStringConvertible {
     static let maxBatch = 1_000
     static let lingerBelow = 32
     static let linger: Duration = .milliseconds(2)
+    /// When a final callback beat the worker's write of the 201 (the job is still active), its job is settled after the
+    /// write lands: tried again after each of these delays, then left to the sweeper (at the job's outcome deadline).
+    static let earlyRetries: [Duration] = [.milliseconds(250), .seconds(1), .seconds(5), .seconds(20)]
+    private var laterTasks: [Int: Task<Void, Never>] = [:]
+    private var laterCount = 0
 
     public init(store: JobStore, settler: OutcomeSettler, logger: Logger) {
         self.store = store
@@ -52,6 +57,7 @@ public actor CallbackWriter: Service, CustomStringConvertible {
 
     private func stop() {
         stopping = true
+        for task in laterTasks.values { task.cancel() }
         wakeFlusher?.resume()
         wakeFlusher = nil
     }
@@ -71,19 +77,20 @@ public actor CallbackWriter: Service, CustomStringConvertible {
             let batch = Array(pending.prefix(Self.maxBatch))
             pending.removeFirst(batch.count)
             let callbacks = batch.map(\.callback)
-            let stored: [Bool]
+            let written: JobStore.StoredCallbacks
             do {
                 let store = self.store
-                stored = try await withTimeout(.seconds(5), what: "storing status callbacks") { try await store.record(callbacks) }
+                written = try await withTimeout(.seconds(5), what: "storing status callbacks") { try await store.record(callbacks) }
             } catch {
                 for entry in batch { entry.done.resume(returning: .failure(error)) }
                 continue
             }
-            for (entry, new) in zip(batch, stored) { entry.done.resume(returning: .success(new)) }
-            let ended = zip(callbacks, stored).compactMap { callback, new in new && callback.status.isFinal ? callback.jobID : nil }
+            for (entry, new) in zip(batch, written.stored) { entry.done.resume(returning: .success(new)) }
+            if !written.early.isEmpty, !stopping { settleLater(written.early) }
+            let ended = written.settled
             guard !ended.isEmpty else { continue }
             do {
-                try await settler.settle(jobIDs: ended)
+                try await settler.settle(ended)
             } catch {
                 logger.warning("applying call outcomes failed; the sweeper applies them at their deadline", metadata: [
                     "jobs": "\(ended.count)", "error": "\(String(reflecting: error))",
@@ -91,4 +98,27 @@ public actor CallbackWriter: Service, CustomStringConvertible {
             }
         }
     }
+
+    /// Settles jobs whose final callback came before their worker wrote the 201, once that write lands. Not durable:
+    /// should this process stop first, the sweeper settles them from the stored callback at their deadline.
+    private func settleLater(_ jobIDs: [Int64]) {
+        laterCount += 1
+        let key = laterCount
+        let (settler, logger) = (self.settler, self.logger)
+        laterTasks[key] = Task {
+            var waiting = Set(jobIDs)
+            for delay in Self.earlyRetries {
+                do { try await Task.sleep(for: delay) } catch { break }
+                do {
+                    waiting.subtract(try await settler.settle(jobIDs: Array(waiting)).map(\.jobID))
+                } catch {
+                    logger.warning("applying early call outcomes failed; tried again", metadata: ["jobs": "\(waiting.count)", "error": "\(String(reflecting: error))"])
+                }
+                if waiting.isEmpty { break }
+            }
+            self.finishedLater(key)
+        }
+    }
+
+    private func finishedLater(_ key: Int) { laterTasks[key] = nil }
 }

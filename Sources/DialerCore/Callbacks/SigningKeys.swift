@@ -19,6 +19,10 @@ public actor SigningKeys {
     private var subaccounts: Set<String> = []
     private var listedAt: ContinuousClock.Instant?
     private var tokens: [String: (token: Secret?, at: ContinuousClock.Instant)] = [:]
+    /// The reads under way: callbacks arriving together while the list or a token is stale share one read (an actor
+    /// method that awaits lets the next caller in, and a burst of callbacks would otherwise each ask).
+    private var listing: Task<Set<String>?, Never>?
+    private var fetching: [String: Task<Secret?, Never>] = [:]
 
     public init(platformToken: Secret, store: JobStore, twilio: TwilioClient?, logger: Logger, listAge: Duration = .seconds(30),
                 tokenAge: Duration = .seconds(600), retryAfter: Duration = .seconds(30))
@@ -40,19 +44,38 @@ public actor SigningKeys {
         if let known = tokens[accountSID], now - known.at < (known.token == nil ? retryAfter : tokenAge) {
             return [platformToken] + (known.token.map { [$0] } ?? [])
         }
-        let token = await twilio.subaccountAuthToken(accountSID, logger: logger)
-        if token == nil { logger.warning("reading a subaccount's auth token from Twilio failed", metadata: ["account": "\(accountSID)"]) }
-        tokens[accountSID] = (token, .now)
+        let task = fetching[accountSID] ?? Task { [logger] in
+            let token = await twilio.subaccountAuthToken(accountSID, logger: logger)
+            if token == nil { logger.warning("reading a subaccount's auth token from Twilio failed", metadata: ["account": "\(accountSID)"]) }
+            return token
+        }
+        fetching[accountSID] = task
+        let token = await task.value
+        if fetching[accountSID] == task {
+            fetching[accountSID] = nil
+            tokens[accountSID] = (token, .now)
+        }
         return [platformToken] + (token.map { [$0] } ?? [])
     }
 
     private func isTenantSubaccount(_ sid: String) async -> Bool {
         if listedAt.map({ ContinuousClock.now - $0 >= listAge }) ?? true {
-            do {
-                subaccounts = try await store.tenantSubaccounts()
-                listedAt = .now
-            } catch {
-                logger.warning("reading the tenants' subaccounts failed", metadata: ["error": "\(String(reflecting: error))"])
+            let task = listing ?? Task { [store, logger] in
+                do {
+                    return try await store.tenantSubaccounts()
+                } catch {
+                    logger.warning("reading the tenants' subaccounts failed", metadata: ["error": "\(String(reflecting: error))"])
+                    return nil
+                }
+            }
+            listing = task
+            let fresh = await task.value
+            if listing == task {
+                listing = nil
+                if let fresh {
+                    subaccounts = fresh
+                    listedAt = .now
+                }
             }
         }
         return subaccounts.contains(sid)

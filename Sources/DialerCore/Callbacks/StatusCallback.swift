@@ -20,7 +20,18 @@ public enum CallStatus: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    public var isFinal: Bool { rank == 4 }
+    public var isFinal: Bool { rank == Self.finalRank }
+
+    /// The rank of the final statuses.
+    public static let finalRank = 4
+
+    /// ``rank`` in SQL, of a text column holding a status.
+    static func rankSQL(_ column: String) -> String {
+        "CASE " + column + allCases.filter { !$0.isFinal }.map { " WHEN '\($0.rawValue)' THEN \($0.rank)" }.joined() + " ELSE \(finalRank) END"
+    }
+
+    /// The final statuses as an SQL list: `('completed', 'busy', ...)`.
+    static let finalListSQL = "(" + allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
 }
 
 /// One status callback, read from Twilio's form parameters and the query string our `StatusCallback` URL carries
@@ -87,7 +98,7 @@ public struct StatusCallback: Sendable, Hashable {
         self.answeredBy = first("AnsweredBy", parameters).flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
         self.sipResponseCode = first("SipResponseCode", parameters).flatMap { Int($0) }
         self.callDuration = first("CallDuration", parameters).flatMap { Int($0) }
-        self.timestamp = first("Timestamp", parameters).flatMap(RetryAfter.httpDate) ?? first("Timestamp", parameters).flatMap(TwilioClient.rfc2822)
+        self.timestamp = first("Timestamp", parameters).flatMap(TwilioClient.rfc2822)
         self.jobID = first("job", query).flatMap { Int64($0) }
         self.attempt = first("attempt", query).flatMap { Int($0) }
     }

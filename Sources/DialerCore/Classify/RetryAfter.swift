@@ -16,8 +16,9 @@ public enum RetryAfter {
         return .milliseconds(Int64(max(0, seconds) * 1000))
     }
 
-    /// IMF-fixdate, plus the obsolete RFC 850 and asctime forms that RFC 9110 says a recipient must accept.
+    /// IMF-fixdate (read by hand), plus the obsolete RFC 850 and asctime forms that RFC 9110 says a recipient must accept.
     static func httpDate(_ text: String) -> Date? {
+        if let date = InternetDate.parse(text) { return date }
         for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")

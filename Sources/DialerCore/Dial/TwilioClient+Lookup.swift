@@ -92,6 +92,7 @@ extension TwilioClient {
 
     /// Twilio's `Tue, 31 Aug 2010 20:36:28 +0000`.
     static func rfc2822(_ text: String) -> Date? {
+        if let date = InternetDate.parse(text) { return date }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"

@@ -53,9 +53,10 @@ public struct OutcomeSweeper: Service, CustomStringConvertible {
             return await group.reduce(into: [StatusCallback]()) { if let found = $1 { $0.append(found) } }
         }
         for call in overdue where call.finalStatusStored { metrics.outcomeLookup(result: "stored") }
-        if !looked.isEmpty { _ = try await store.record(looked, source: "lookup") }
-        let ended = overdue.filter(\.finalStatusStored).map(\.jobID) + looked.compactMap(\.jobID)
-        if !ended.isEmpty { try await settler.settle(jobIDs: ended) }
+        // The lookups' write returns the facts of the jobs they settle; calls whose final status was stored already are read.
+        var settled = looked.isEmpty ? [] : try await store.record(looked, source: "lookup").settled
+        settled += try await store.settledCalls(overdue.filter(\.finalStatusStored).map(\.jobID))
+        try await settler.settle(settled)
         return overdue.count
     }
 

@@ -1,9 +1,9 @@
 import Logging
 
-/// Applies calls' final statuses to their jobs: reads the facts of the jobs whose call ended (one statement), lets the
-/// campaign policy decide each (``SettleTransition``, pure), and writes every decision in one fenced statement. The
-/// one place settlements are counted and logged, whoever calls it: `dialer serve` after storing final callbacks, the
-/// worker when a final callback beat its own write of the 201, and the sweeper after a lookup.
+/// Applies calls' final statuses to their jobs: reads the facts of the jobs whose call ended (one statement, unless the
+/// callbacks write returned them already), lets the campaign policy decide each (``SettleTransition``, pure), and
+/// writes every decision in one fenced statement. The one place settlements are counted and logged, whoever calls it:
+/// `dialer serve` after storing final callbacks, the worker after reconciling a call, and the sweeper after a lookup.
 public struct OutcomeSettler: Sendable {
     let store: JobStore
     let policies: PolicyBook
@@ -28,7 +28,14 @@ public struct OutcomeSettler: Sendable {
     /// - Returns: the settlements that moved a job.
     @discardableResult
     public func settle(jobIDs: [Int64]) async throws -> [Settlement] {
-        let calls = try await store.settledCalls(jobIDs)
+        try await settle(try await store.settledCalls(jobIDs))
+    }
+
+    /// Settles calls whose facts were read already (``JobStore/record(_:source:)`` returns them with the callbacks it
+    /// stored); each is applied only if its job still waits for that very call.
+    /// - Returns: the settlements that moved a job.
+    @discardableResult
+    public func settle(_ calls: [SettledCall]) async throws -> [Settlement] {
         guard !calls.isEmpty else { return [] }
         var settlements: [Settlement] = []
         settlements.reserveCapacity(calls.count)

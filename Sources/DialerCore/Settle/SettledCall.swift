@@ -21,7 +21,7 @@ public struct SettledCall: Sendable, Hashable {
     public let dials: Int
     public let dialsLast24h: Int
     public let oldestDialLast24h: Date?
-    /// The results of the lead's earlier calls (`CallResult.name`), oldest first.
+    /// The results of the lead's earlier calls (`CallResult.name`), in no particular order.
     public let earlierResults: [String]
     /// The database's clock when the facts were read.
     public let now: Date

@@ -42,10 +42,8 @@ extension JobStore {
                     SELECT DISTINCT a.twilio_call_sid AS sid FROM call_attempts a JOIN doomed ON a.job_id = doomed.id
                     WHERE a.twilio_call_sid IS NOT NULL
                 ), events AS (
-                    -- The jobs' status callbacks and outcomes go with them (by call SID: their primary keys).
+                    -- The jobs' status callbacks go with them (by call SID: their primary key's prefix).
                     DELETE FROM call_events e USING calls WHERE e.call_sid = calls.sid RETURNING 1
-                ), outcomes AS (
-                    DELETE FROM call_outcomes o USING calls WHERE o.call_sid = calls.sid RETURNING 1
                 ), attempts AS (
                     DELETE FROM call_attempts a USING doomed WHERE a.job_id = doomed.id RETURNING 1
                 ), jobs AS (

@@ -5,35 +5,64 @@ import PostgresNIO
 extension JobStore {
     /// The jobs among `jobIDs` still waiting for their call's outcome whose final status is stored, with the facts the
     /// policy decides on (``SettledCall``), in one statement. A job whose call has no final status yet is left out.
+    /// The callbacks path gets these facts from its own write (``record(_:source:)``); this read serves the sweeper,
+    /// `dialer serve` again (a final callback that beat the worker's write of the 201) and reconciliation. Planned for its values each
+    /// time (an unnamed statement): call_events grows from nothing, and a plan cached while it was small would scan it.
     public func settledCalls(_ jobIDs: [Int64]) async throws -> [SettledCall] {
         guard !jobIDs.isEmpty else { return [] }
         var binds = PostgresBindings(capacity: 1)
         binds.append(jobIDs)
         var calls: [SettledCall] = []
-        for try await call in try await client.execute(SettledCallsPrepared(bindings: binds), logger: logger) { calls.append(call) }
+        let rows = try await client.query(PostgresQuery(unsafeSQL: Self.settledCallsStatement.text, binds: binds), logger: logger)
+        for try await row in rows { calls.append(try SettledCall(row.makeRandomAccess(), from: 0)) }
         return calls
     }
 
+    /// The facts of a settled call, in ``SettledCall``'s order, over `j` (the job), `t` and `a` (``settledCallJoins``)
+    /// and `o` (its final event: sid, call_status, answered_by, sip_response_code, call_duration).
+    static let settledCallColumns = """
+        j.id, j.tenant_id, j.campaign_id, j.destination, o.sid, j.attempt, j.max_attempts, j.expires_at,
+                   to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI') AS tenant_window,
+                   o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
+                   a.dials, a.recent, a.oldest, coalesce(a.results, '{}') AS results, now() AS read_at
+        """
+
+    /// ``settledCallColumns`` of no call: typed NULLs, for a row that carries none.
+    static let noSettledCall = """
+        NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::timestamptz, NULL::text,
+                   NULL::text, NULL::text, NULL::int, NULL::int, NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::text[], NULL::timestamptz
+        """
+
+    /// The tenant and the lead's attempt rows, read once (call_attempts_job): its dials (all, and of the last 24
+    /// hours) and its calls' results (counted, so in no order: an ordered aggregate would sort each job's rows).
+    static let settledCallJoins = """
+        JOIN tenants t ON t.id = j.tenant_id
+            CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE x.dial)::bigint AS dials,
+                       count(*) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours')::bigint AS recent,
+                       min(x.recorded_at) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours') AS oldest,
+                       array_agg(x.outcome) FILTER (WHERE x.kind = 'outcome') AS results
+                FROM (SELECT a.id, a.kind, a.outcome, a.recorded_at, a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed) AS dial
+                      FROM call_attempts a WHERE a.job_id = j.id) x
+            ) a
+        """
+
     /// The facts of settled calls (see ``settledCalls(_:)``): `$1` the job ids.
     static let settledCallsStatement = SQLStatement(name: "settled_calls", parameters: ["job_ids"], text: """
-        SELECT j.id, j.tenant_id, j.campaign_id, j.destination, j.twilio_call_sid, j.attempt, j.max_attempts, j.expires_at,
-               to_char(t.call_window_start, 'HH24:MI') || '-' || to_char(t.call_window_end, 'HH24:MI'),
-               o.call_status, o.answered_by, o.sip_response_code, o.call_duration,
-               a.dials, a.recent, a.oldest, coalesce(a.results, '{}'), now()
+        SELECT \(settledCallColumns)
         -- The jobs by primary key first (OFFSET 0 fences the state test out of the scan): the planner would otherwise walk
         -- the whole call_jobs_awaiting_outcome index, every waiting call, to find a few ids.
         FROM (SELECT * FROM call_jobs WHERE id = ANY($1::bigint[]) OFFSET 0) j
-        JOIN call_outcomes o ON o.call_sid = j.twilio_call_sid AND o.status_rank = 4
-        JOIN tenants t ON t.id = j.tenant_id
-        -- The job's attempt rows, read once (call_attempts_job): its dials (all, and of the last 24 hours) and its calls' results.
+        -- The call's final event (the first, should a lookup and a callback both have come), with the AnsweredBy of its
+        -- latest event that had one.
         CROSS JOIN LATERAL (
-            SELECT count(*) FILTER (WHERE x.dial)::bigint AS dials,
-                   count(*) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours')::bigint AS recent,
-                   min(x.recorded_at) FILTER (WHERE x.dial AND x.recorded_at > now() - interval '24 hours') AS oldest,
-                   array_agg(x.outcome ORDER BY x.id) FILTER (WHERE x.kind = 'outcome') AS results
-            FROM (SELECT a.id, a.kind, a.outcome, a.recorded_at, a.kind = 'dial' AND (a.outcome = 'dialed' OR a.possibly_dialed) AS dial
-                  FROM call_attempts a WHERE a.job_id = j.id) x
-        ) a
+            SELECT f.call_sid AS sid, f.call_status, f.sip_response_code, f.call_duration,
+                   coalesce(f.answered_by, (SELECT e.answered_by FROM call_events e WHERE e.call_sid = f.call_sid AND e.answered_by IS NOT NULL
+                                            ORDER BY e.sequence_number DESC LIMIT 1)) AS answered_by
+            FROM call_events f WHERE f.call_sid = j.twilio_call_sid AND f.call_status IN \(CallStatus.finalListSQL)
+            ORDER BY f.sequence_number LIMIT 1
+        ) o
+        \(settledCallJoins)
         WHERE j.state = 'awaiting_outcome'
         """)
 
@@ -89,14 +118,19 @@ extension JobStore {
         SELECT id FROM updated
         """)
 
-    /// Of the jobs just moved to `awaiting_outcome`, those whose call's final status is already stored (a callback that
-    /// beat the worker's own write): they are settled at once instead of at the sweeper's deadline.
+    /// Of the calls whose jobs were just moved to `awaiting_outcome` by reconciliation, the jobs of those whose final
+    /// status is already stored (it came while the job was in doubt): they are settled at once instead of at the
+    /// sweeper's deadline. Only call_events is read, by call SID (its primary key's prefix).
     public func jobsWithFinalOutcome(callSIDs: [String]) async throws -> [Int64] {
         guard !callSIDs.isEmpty else { return [] }
+        // One probe of the primary key per call (LATERAL): a plain `call_sid = ANY(...)` lets the planner filter a seq scan
+        // of a young call_events by the whole array, row by row.
         let rows = try await client.query("""
-            SELECT o.job_id FROM unnest(\(callSIDs)::text[]) AS k(sid)
-            CROSS JOIN LATERAL (SELECT job_id, call_sid FROM call_outcomes WHERE call_sid = k.sid AND status_rank = \(CallStatus.completed.rank)) o
-            WHERE EXISTS (SELECT 1 FROM call_jobs j WHERE j.id = o.job_id AND j.state = 'awaiting_outcome' AND j.twilio_call_sid = o.call_sid)
+            SELECT DISTINCT e.job_id FROM unnest(\(callSIDs)::text[]) AS k(sid)
+            CROSS JOIN LATERAL (
+                SELECT job_id FROM call_events
+                WHERE call_sid = k.sid AND call_status IN \(unescaped: CallStatus.finalListSQL) AND job_id IS NOT NULL LIMIT 1
+            ) e
             """, logger: logger)
         var ids: [Int64] = []
         for try await id in rows.decode(Int64.self) { ids.append(id) }
@@ -119,7 +153,7 @@ extension JobStore {
             FROM due, tenants t
             WHERE j.id = due.id AND t.id = j.tenant_id
             RETURNING j.id, j.twilio_call_sid, t.twilio_subaccount_sid,
-                      EXISTS (SELECT 1 FROM call_outcomes o WHERE o.call_sid = j.twilio_call_sid AND o.status_rank = \(CallStatus.completed.rank))
+                      EXISTS (SELECT 1 FROM call_events e WHERE e.call_sid = j.twilio_call_sid AND e.call_status IN \(unescaped: CallStatus.finalListSQL))
             """, logger: logger)
         var calls: [OverdueCall] = []
         for try await (id, sid, subaccount, known) in rows.decode((Int64, String, String?, Bool).self) {

@@ -95,15 +95,9 @@ public struct DialWorker: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
-        let settler = self.settler
-        // Without a StatusCallback no callback can beat the write of a 201: the sweeper alone learns the outcomes.
-        let callbacksOn = twilio.configuration.statusCallbackURL != nil
-        let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger) { store, callSIDs in
-            // A final callback that beat this write found the job still active and was only stored: settle it now.
-            guard callbacksOn else { return }
-            let early = try await store.jobsWithFinalOutcome(callSIDs: callSIDs)
-            if !early.isEmpty { try await settler.settle(jobIDs: early) }
-        }
+        // A final callback that beats this worker's write of the 201 is settled by `dialer serve` once the write lands
+        // (CallbackWriter), or by the sweeper at the job's deadline.
+        let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger)
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         logger.info("worker started", metadata: [
             "concurrency": "\(configuration.concurrency)", "claim_batch": "\(configuration.claimBatch)", "lease": "\(configuration.lease)",

@@ -9,9 +9,6 @@ actor OutcomeRecorder {
     private let store: JobStore
     private let worker: String
     private let logger: Logger
-    /// Runs after each write with the call SIDs of the jobs it moved to `awaiting_outcome` (after the commit, so a
-    /// callback stored meanwhile is seen by one side or the other).
-    private let afterDialed: @Sendable (JobStore, [String]) async throws -> Void
     private var pending: [(outcome: JobOutcome, done: CheckedContinuation<Bool, Never>)] = []
     private var wakeFlusher: CheckedContinuation<Void, Never>?
     private var finished = false
@@ -19,11 +16,10 @@ actor OutcomeRecorder {
     /// A write that has not answered by then is given up and retried (fenced, so a late first write changes nothing).
     static let writeTimeout: Duration = .seconds(20)
 
-    init(store: JobStore, worker: String, logger: Logger, afterDialed: @escaping @Sendable (JobStore, [String]) async throws -> Void = { _, _ in }) {
+    init(store: JobStore, worker: String, logger: Logger) {
         self.store = store
         self.worker = worker
         self.logger = logger
-        self.afterDialed = afterDialed
     }
 
     /// Writes `outcome` and returns whether it changed the job (`false`: the lease had been lost, the write was fenced off).
@@ -60,15 +56,6 @@ actor OutcomeRecorder {
                 pending.removeFirst(batch.count)
                 failures = 0
                 for entry in batch { entry.done.resume(returning: applied.contains(entry.outcome.jobID)) }
-                let dialed = outcomes.compactMap { $0.state == .awaitingOutcome && applied.contains($0.jobID) ? $0.callSID : nil }
-                if !dialed.isEmpty {
-                    do {
-                        try await afterDialed(store, dialed)
-                    } catch {
-                        // Nothing is lost: the stored outcome is applied by the sweeper at the job's deadline.
-                        logger.warning("settling early call outcomes failed", metadata: ["error": "\(String(reflecting: error))"])
-                    }
-                }
             } catch {
                 failures += 1
                 let delay = Duration.milliseconds(min(5_000, 50 << min(failures, 7)))
