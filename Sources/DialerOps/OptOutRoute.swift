@@ -20,6 +20,7 @@ struct OptOutRoute: Sendable {
     let store: JobStore
     /// `nil`: DIALER_AGENT_TOKEN is unset and the route answers 404.
     let authentication: AgentAuthentication?
+    let metrics: DialerMetrics
     let logger: Logger
 
     func handle(_ request: Request) async -> Response {
@@ -28,26 +29,34 @@ struct OptOutRoute: Sendable {
             logger.debug("opt-out refused: DIALER_AGENT_TOKEN is not set, the agent's routes are off")
             return .openPhn(OpenPhnError(.notFound, "No such route."))
         }
-        if let refusal = authentication.refusal(request) { return refusal }
+        if let refusal = authentication.refusal(request) {
+            metrics.optOut(result: "refused")
+            return refusal
+        }
         guard let body = try? await request.body.collect(upTo: 16 * 1024) else {
+            metrics.optOut(result: "refused")
             return .openPhn(OpenPhnError(.invalidRequest, "The body is larger than 16 KiB.", details: ["field": "body"]), status: 413)
         }
         let optOut: OptOutRequest
         do {
             optOut = try OptOutRequest(json: String(buffer: body))
         } catch {
+            metrics.optOut(result: "refused")
             return .openPhn(error)
         }
         do {
             let store = self.store
             let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
+            metrics.optOut(result: "recorded", cancelled: result.cancelled)
             return .json(.object([
                 "tenant_id": .string(result.tenantID), "to": .string(result.destination.masked),
                 "cancelled_jobs": .number(Double(result.cancelled)), "source": .string(result.source),
             ]), status: .created)
         } catch let error as OpenPhnError {
+            metrics.optOut(result: "refused")
             return .openPhn(error)
         } catch {
+            metrics.optOut(result: "error")
             logger.error("recording an opt-out failed", metadata: [
                 "tenant": "\(optOut.tenantID)", "to": "\(optOut.destination.masked)", "error": "\(String(reflecting: error))",
             ])

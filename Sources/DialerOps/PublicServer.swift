@@ -30,7 +30,7 @@ public struct PublicServer: Sendable {
         self.host = host
         self.port = port
         self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, keys: keys, metrics: metrics, logger: logger)
-        self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), logger: logger)
+        self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), metrics: metrics, logger: logger)
         self.readiness = readiness
         self.logger = logger
     }

@@ -4,7 +4,9 @@ import FakeTwilio
 import Foundation
 import NIOCore
 import NIOHTTP1
+import DialerOps
 import PostgresNIO
+import Prometheus
 import Testing
 
 /// Revocation (FCC 24-24): `dialer opt-out` and the agent's `POST /v1/opt-outs` list the number, cancel its waiting
@@ -187,6 +189,30 @@ struct OptOutTests {
             #expect(entry.actor == "agent" && entry.action == "opt_out" && entry.affected == 1 && entry.scope["call_sid"] == .string(sid))
             // The token never reaches the logs.
             #expect(!serve.stderr.contains(Self.agentToken))
+        }
+    }
+
+    @Test("opt-outs through dialer serve are counted by result, with the jobs they cancelled")
+    func metrics() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            _ = try await store.enqueue([try Fixture.request(Self.number)])
+            let registry = PrometheusCollectorRegistry()
+            let metrics = DialerMetrics(factory: PrometheusMetrics.factory(registry))
+            let good = #"{"tenant_id": "acme", "to": "\#(Self.number)", "source": "agent: callee said stop"}"#
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status", metrics: metrics,
+                                                             agentToken: Secret(Self.agentToken)) { base in
+                #expect(try await Self.post(base + "/v1/opt-outs", body: good, token: "wrong-token-0123456789abcdef").status == 401)
+                #expect(try await Self.post(base + "/v1/opt-outs", body: "{not json", token: Self.agentToken).status == 400)
+                let created = try await Self.post(base + "/v1/opt-outs", body: good, token: Self.agentToken)
+                #expect(created.status == 201 && created.json?["cancelled_jobs"] == 1, "\(String(describing: created.json))")
+            }
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.contains(#"dialer_opt_outs_total{result="refused"} 2"#), "\(text)")
+            #expect(text.contains(#"dialer_opt_outs_total{result="recorded"} 1"#))
+            #expect(text.contains(#"dialer_opt_out_cancelled_jobs_total{via="agent"} 1"#))
         }
     }
 }

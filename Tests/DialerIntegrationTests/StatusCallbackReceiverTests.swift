@@ -38,14 +38,14 @@ struct StatusCallbackReceiverTests {
 
     /// Runs a public server whose callbacks are configured at `callbackURL`, on `port` (0: any).
     static func withServer<T: Sendable>(_ store: JobStore, callbackURL: String, port: Int = 0, metrics: DialerMetrics = DialerMetrics(),
-                                        keys: SigningKeys? = nil, _ body: @Sendable (String) async throws -> T) async throws -> T
+                                        keys: SigningKeys? = nil, agentToken: Secret? = nil, _ body: @Sendable (String) async throws -> T) async throws -> T
     {
         let settler = OutcomeSettler(store: store, policies: PolicyBook(store: store, logger: TestDatabase.logger), metrics: metrics,
                                      actor: "test-serve", logger: TestDatabase.logger)
         let writer = CallbackWriter(store: store, settler: settler, logger: TestDatabase.logger)
         let server = PublicServer(host: "127.0.0.1", port: port, store: store, writer: writer, callbackURL: callbackURL,
                                   keys: keys ?? SigningKeys(platformToken: Secret(token), store: store, twilio: nil, logger: TestDatabase.logger),
-                                  metrics: metrics,
+                                  agentToken: agentToken, metrics: metrics,
                                   readiness: Readiness(store: store, stats: WorkerStats()), logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }

@@ -81,6 +81,11 @@ public final class DialerMetrics: Sendable {
         counter("dialer_call_outcomes_total", "result", settlement.result.name).increment()
         counter("dialer_settlements_total", "decision", settlement.detail["decision"]?.stringValue ?? "unknown").increment()
     }
+    /// An opt-out reported through `dialer serve`, by result, with the waiting jobs it cancelled.
+    public func optOut(result: String, cancelled: Int = 0) {
+        counter("dialer_opt_outs_total", "result", result).increment()
+        if cancelled > 0 { counter("dialer_opt_out_cancelled_jobs_total", "via", "agent").increment(by: cancelled) }
+    }
     func outcomeLookup(result: String) { counter("dialer_outcome_lookups_total", "result", result).increment() }
     func reconciled(result: String) { counter("dialer_reconciliations_total", "result", result).increment() }
     public func pruned(table: String, _ count: Int) { counter("dialer_retention_pruned_total", "table", table).increment(by: count) }
