@@ -186,6 +186,9 @@ final class StatusCallbacks: Service {
             ("Direction", "outbound-api"), ("From", call.from), ("To", call.to), ("Caller", call.from), ("Called", call.to),
             ("Timestamp", TwilioBodies.rfc2822(delivery.eventAt)), ("CallbackSource", "call-progress-events"), ("SequenceNumber", String(sequence)),
         ]
+        // STIR/SHAKEN: a call from one of the account's own numbers is signed with full attestation (twilio.md: on
+        // ringing and in-progress).
+        if status == "ringing" || status == "in-progress" { fields.append(("StirStatus", "A")) }
         if final {
             fields += [("CallDuration", String(call.duration)), ("Duration", String((call.duration + 59) / 60)),
                        ("SipResponseCode", String(call.outcome.sipCode))]

@@ -40,6 +40,7 @@ struct ExplainCommand: AsyncParsableCommand, JSONAnswering {
                 if a.kind == "dial" || a.kind == "reconcile", let call = calls[sid] {
                     line += " call=\(call.status.rawValue)" + (call.answeredBy.map { " answered_by=\($0)" } ?? "")
                         + (call.sipResponseCode.map { " sip=\($0)" } ?? "") + (call.callDuration.map { " duration=\($0)s" } ?? "")
+                        + (call.stirStatus.map { " stir=\($0)" } ?? "")
                 }
             }
             if a.kind == "outcome", let decision = a.detail?["decision"]?.stringValue {
@@ -66,6 +67,7 @@ extension ExplainCommand {
             var fields: [String: JSONValue] = ["call_sid": .string(sid), "status": .string(call.status.rawValue), "ended": .bool(call.ended),
                                                "events": .number(Double(call.events))]
             fields["answered_by"] = call.answeredBy.map(JSONValue.string) ?? .null
+            fields["stir_status"] = call.stirStatus.map(JSONValue.string) ?? .null
             fields["sip_response_code"] = call.sipResponseCode.map { .number(Double($0)) } ?? .null
             fields["duration_seconds"] = call.callDuration.map { .number(Double($0)) } ?? .null
             return .object(fields)

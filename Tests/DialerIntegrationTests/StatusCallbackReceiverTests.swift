@@ -225,6 +225,7 @@ struct StatusCallbackReceiverTests {
                     }
                     #expect(outcome?.status == .completed && outcome?.events == 4 && outcome?.jobID == job)
                     #expect(outcome?.callDuration == 1 && outcome?.sipResponseCode == 200)
+                    #expect(outcome?.stirStatus == "A", "the caller ID's attestation, from the ringing and in-progress callbacks")
                     #expect(sent.count == 4 && sent.allSatisfy { $0.result == .delivered && $0.httpStatus == 204 }, "\(sent)")
                 }
             }

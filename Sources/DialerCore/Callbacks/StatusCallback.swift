@@ -43,6 +43,9 @@ public struct StatusCallback: Sendable, Hashable {
     public let sequenceNumber: Int
     public let status: CallStatus
     public let answeredBy: String?
+    /// STIR/SHAKEN attestation of the caller ID as the carrier signed it (`A` full, `B` partial, `C` gateway), on
+    /// `ringing` and `in-progress`; any other value is dropped.
+    public let stirStatus: String?
     public let sipResponseCode: Int?
     /// Seconds; final events only.
     public let callDuration: Int?
@@ -61,6 +64,7 @@ public struct StatusCallback: Sendable, Hashable {
         self.sequenceNumber = sequenceNumber
         self.status = status
         self.answeredBy = answeredBy
+        self.stirStatus = nil
         self.sipResponseCode = sipResponseCode
         self.callDuration = callDuration
         self.timestamp = timestamp
@@ -96,6 +100,7 @@ public struct StatusCallback: Sendable, Hashable {
         self.sequenceNumber = sequence
         self.status = status
         self.answeredBy = first("AnsweredBy", parameters).flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
+        self.stirStatus = first("StirStatus", parameters).flatMap { ["A", "B", "C"].contains($0) ? $0 : nil }
         self.sipResponseCode = first("SipResponseCode", parameters).flatMap { Int($0) }
         self.callDuration = first("CallDuration", parameters).flatMap { Int($0) }
         self.timestamp = first("Timestamp", parameters).flatMap(TwilioClient.rfc2822)

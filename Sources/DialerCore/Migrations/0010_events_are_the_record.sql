@@ -28,3 +28,9 @@ ALTER TABLE call_attempts DROP CONSTRAINT IF EXISTS call_attempts_job_id_fkey;
 -- the (tenant_id, destination) index costs no collation routine on the claim's lookup of a lead's dials, nor on the
 -- index entry each move of a job writes. Rebuilds that index.
 ALTER TABLE call_jobs ALTER COLUMN destination TYPE text COLLATE "C";
+
+-- STIR/SHAKEN: Twilio's ringing and in-progress callbacks carry StirStatus, the attestation the carrier signed the
+-- caller ID with (A full, B partial, C gateway). A call that reaches people with anything but A is seen as spoofable
+-- and labelled "spam likely" by carriers; operators read it per call (dialer explain). Other values are dropped.
+ALTER TABLE call_events ADD COLUMN IF NOT EXISTS stir_status text;
+COMMENT ON COLUMN call_events.stir_status IS 'StirStatus of the callback (A, B or C), as Twilio sent it on ringing and in-progress; NULL when absent.';

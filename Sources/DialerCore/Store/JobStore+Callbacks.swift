@@ -36,7 +36,7 @@ extension JobStore {
             first[CallbackKey(callback.callSID, callback.sequenceNumber)] = index
             unique.append(callback)
         }
-        var binds = PostgresBindings(capacity: 10)
+        var binds = PostgresBindings(capacity: 11)
         binds.append(unique.map(\.callSID))
         binds.append(unique.map(\.sequenceNumber))
         binds.append(unique.map { $0.jobID ?? -1 })
@@ -46,6 +46,7 @@ extension JobStore {
         binds.append(unique.map { $0.sipResponseCode ?? -1 })
         binds.append(unique.map { $0.callDuration ?? -1 })
         binds.append(unique.map { ($0.timestamp ?? Date()).timeIntervalSince1970 })
+        binds.append(unique.map { $0.stirStatus ?? "" })
         binds.append(source)
         // An explicit transaction, so this returns only after COMMIT itself is acknowledged: Twilio is answered 2xx on
         // that, and the receiver never relies on when the server commits an implicit transaction relative to the rows
@@ -79,7 +80,7 @@ extension JobStore {
         }
     }
 
-    /// The callbacks write (see ``record(_:source:)``): one array per field (no two callbacks alike), `$10` the source.
+    /// The callbacks write (see ``record(_:source:)``): one array per field (no two callbacks alike), `$11` the source.
     /// Its first row names the callbacks that were new (two arrays: call SIDs and sequence numbers); then comes a row
     /// per call whose final status is among them, with its job's facts (``settledCallColumns``) and whether that job
     /// waits for that very call (else the worker has not yet written the 201 that placed it: the job is still active or
@@ -88,15 +89,15 @@ extension JobStore {
     static let recordCallbacksStatement = SQLStatement(
         name: "record_callbacks",
         parameters: ["call_sids", "sequence_numbers", "job_ids", "attempts", "statuses", "answered_by", "sip_codes", "durations",
-                     "event_epochs", "source"],
+                     "event_epochs", "stir_statuses", "source"],
         text: """
         WITH event AS (
             INSERT INTO call_events (call_sid, sequence_number, job_id, attempt, call_status, answered_by, sip_response_code, call_duration,
-                                     event_at, source)
+                                     event_at, stir_status, source)
             SELECT c.sid, c.seq, NULLIF(c.job, -1), NULLIF(c.attempt, -1), c.status, NULLIF(c.answered_by, ''), NULLIF(c.sip, -1),
-                   NULLIF(c.duration, -1), to_timestamp(c.at), $10
-            FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::int[], $8::int[], $9::float8[])
-                 AS c(sid, seq, job, attempt, status, answered_by, sip, duration, at)
+                   NULLIF(c.duration, -1), to_timestamp(c.at), NULLIF(c.stir, ''), $11
+            FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::int[], $8::int[], $9::float8[], $10::text[])
+                 AS c(sid, seq, job, attempt, status, answered_by, sip, duration, at, stir)
             ON CONFLICT (call_sid, sequence_number) DO NOTHING
             RETURNING call_sid, sequence_number, job_id, call_status, answered_by, sip_response_code, call_duration
         ), o AS MATERIALIZED (
@@ -149,16 +150,17 @@ extension JobStore {
                    (array_agg(e.answered_by ORDER BY e.sequence_number DESC) FILTER (WHERE e.answered_by IS NOT NULL))[1],
                    (array_agg(e.sip_response_code ORDER BY e.sequence_number) FILTER (WHERE \(unescaped: rankOf) = \(unescaped: "\(final)")))[1],
                    (array_agg(e.call_duration ORDER BY e.sequence_number) FILTER (WHERE \(unescaped: rankOf) = \(unescaped: "\(final)")))[1],
-                   max(e.job_id), max(e.attempt), bool_or(\(unescaped: rankOf) = \(unescaped: "\(final)")), count(*)::bigint
+                   max(e.job_id), max(e.attempt), bool_or(\(unescaped: rankOf) = \(unescaped: "\(final)")), count(*)::bigint,
+                   (array_agg(e.stir_status ORDER BY e.sequence_number DESC) FILTER (WHERE e.stir_status IS NOT NULL))[1]
             FROM call_events e WHERE e.call_sid = ANY(\(callSIDs))
             GROUP BY e.call_sid
             """, logger: logger)
         var calls: [String: CallOutcomeRecord] = [:]
-        for try await (sid, status, answeredBy, sip, duration, job, attempt, ended, events) in rows.decode(
-            (String, String, String?, Int?, Int?, Int64?, Int?, Bool, Int).self)
+        for try await (sid, status, answeredBy, sip, duration, job, attempt, ended, events, stir) in rows.decode(
+            (String, String, String?, Int?, Int?, Int64?, Int?, Bool, Int, String?).self)
         {
             calls[sid] = CallOutcomeRecord(status: CallStatus(rawValue: status) ?? .queued, answeredBy: answeredBy, sipResponseCode: sip,
-                                           callDuration: duration, jobID: job, attempt: attempt, ended: ended, events: events)
+                                           callDuration: duration, jobID: job, attempt: attempt, ended: ended, events: events, stirStatus: stir)
         }
         return calls
     }
@@ -176,4 +178,6 @@ public struct CallOutcomeRecord: Sendable, Hashable {
     public let ended: Bool
     /// Distinct callbacks stored for the call.
     public let events: Int
+    /// The caller ID's STIR/SHAKEN attestation as the latest callback that carried one reported it.
+    public let stirStatus: String?
 }
