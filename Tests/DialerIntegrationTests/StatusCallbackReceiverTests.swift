@@ -197,6 +197,37 @@ struct StatusCallbackReceiverTests {
         }
     }
 
+    @Test("a callback handed to a writer that has stopped is refused at once (503 for Twilio to retry), never left waiting")
+    func stoppedWriterRefuses() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let settler = OutcomeSettler(store: store, policies: PolicyBook(store: store, logger: TestDatabase.logger), metrics: DialerMetrics(),
+                                         actor: "test-serve", logger: TestDatabase.logger)
+            let writer = CallbackWriter(store: store, settler: settler, logger: TestDatabase.logger)
+            let running = Task { try await writer.run() }
+            let ringing = try StatusCallback(parameters: Self.fields("ringing", sequence: 1), query: [])
+            #expect(try await writer.write(ringing), "stored while the writer runs")
+            running.cancel()
+            try? await running.value
+            let late = try StatusCallback(parameters: Self.fields("in-progress", sequence: 2), query: [])
+            // Before the fix this waited for ever (and, in dialer serve, so did the request and the process's shutdown):
+            // the write runs in a task of its own, raced against a timer, and is never awaited if it hangs.
+            let (answers, sink) = AsyncStream.makeStream(of: String.self)
+            let writing = Task {
+                do { sink.yield("stored: \(try await writer.write(late))") } catch { sink.yield("refused: \(error)") }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(5))
+                sink.yield("still waiting after 5 s")
+            }
+            var iterator = answers.makeAsyncIterator()
+            let answer = await iterator.next() ?? ""
+            timer.cancel()
+            _ = writing
+            #expect(answer.hasPrefix("refused") && answer.contains("upstream_unavailable"), "\(answer)")
+            #expect(try await store.callOutcome(callSID: Self.sid)?.events == 1)
+        }
+    }
+
     @Test("a call dialed through the fake Twilio reports its life: every signed callback stored once, the outcome completed")
     func endToEnd() async throws {
         let fake = Fixture.fake()

@@ -13,6 +13,9 @@ public actor CallbackWriter: Service, CustomStringConvertible {
     private var pending: [(callback: StatusCallback, done: CheckedContinuation<Result<Bool, any Error>, Never>)] = []
     private var wakeFlusher: CheckedContinuation<Void, Never>?
     private var stopping = false
+    /// The flusher has returned: a callback handed in now would wait for ever (and its request with it, so the server
+    /// could never finish shutting down), so it is refused at once (503: Twilio retries it, on another process).
+    private var closed = false
     static let maxBatch = 1_000
     static let lingerBelow = 32
     static let linger: Duration = .milliseconds(2)
@@ -33,6 +36,7 @@ public actor CallbackWriter: Service, CustomStringConvertible {
     /// Stores `callback` durably; returns `false` when it had been stored already (a repeat). Throws when the database
     /// did not take it (the caller answers 503, which Twilio retries once).
     public func write(_ callback: StatusCallback) async throws -> Bool {
+        if closed { throw OpenPhnError(.upstreamUnavailable, "dialer serve is shutting down; the callback was not stored.") }
         let result = await withCheckedContinuation { continuation in
             pending.append((callback, continuation))
             wakeFlusher?.resume()
@@ -47,12 +51,19 @@ public actor CallbackWriter: Service, CustomStringConvertible {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await flushLoop()
+                close()
             } onGracefulShutdown: {
                 Task { await self.stop() }
             }
         } onCancel: {
             Task { await self.stop() }
         }
+    }
+
+    private func close() {
+        closed = true
+        for entry in pending { entry.done.resume(returning: .failure(OpenPhnError(.upstreamUnavailable, "dialer serve stopped before storing the callback."))) }
+        pending.removeAll()
     }
 
     private func stop() {
