@@ -207,12 +207,10 @@ struct OptOutTests {
                 let created = try await Self.post(base + "/v1/opt-outs", body: good, token: Self.agentToken)
                 #expect(created.status == 201 && created.json?["cancelled_jobs"] == 1, "\(String(describing: created.json))")
             }
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = Fixture.scrape(registry)
             #expect(text.contains(#"dialer_opt_outs_total{result="refused"} 2"#), "\(text)")
             #expect(text.contains(#"dialer_opt_outs_total{result="recorded"} 1"#))
-            #expect(text.contains(#"dialer_opt_out_cancelled_jobs_total{via="agent"} 1"#))
+            #expect(text.contains(#"dialer_opt_out_cancelled_jobs_total 1"#))
         }
     }
 }

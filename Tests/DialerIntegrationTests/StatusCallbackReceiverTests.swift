@@ -111,9 +111,7 @@ struct StatusCallbackReceiverTests {
                 #expect(try await Self.post(target, fields: broken, signedURL: publicURL + "?job=77&attempt=1").0 == 400)
                 #expect(try await store.callOutcome(callSID: Self.sid)?.events == 1)
             }
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = Fixture.scrape(registry)
             #expect(text.contains(#"dialer_status_callbacks_total{result="bad_signature"} 4"#), "\(text)")
             #expect(text.contains(#"dialer_status_callbacks_total{result="stored"} 1"#))
             #expect(text.contains(#"dialer_status_callbacks_total{result="malformed"} 1"#))

@@ -6,8 +6,9 @@ extension JobStore {
     /// The jobs among `jobIDs` still waiting for their call's outcome whose final status is stored, with the facts the
     /// policy decides on (``SettledCall``), in one statement. A job whose call has no final status yet is left out.
     /// The callbacks path gets these facts from its own write (``record(_:source:)``); this read serves the sweeper,
-    /// `dialer serve` again (a final callback that beat the worker's write of the 201) and reconciliation. Planned for its values each
-    /// time (an unnamed statement): call_events grows from nothing, and a plan cached while it was small would scan it.
+    /// `dialer serve` again (a final callback that beat the worker's write of the 201) and reconciliation. Planned for
+    /// its values each time (an unnamed statement): call_events grows from nothing, and a plan cached while it was
+    /// small would scan it.
     public func settledCalls(_ jobIDs: [Int64]) async throws -> [SettledCall] {
         guard !jobIDs.isEmpty else { return [] }
         var binds = PostgresBindings(capacity: 1)

@@ -29,7 +29,7 @@ extension DialerMetrics {
         "dialer_outcome_lookups_total": "Sweeper lookups of calls with no final callback past their deadline, by result (stored, final, in_progress, unreachable).",
         "dialer_outcomes_overdue": "Jobs waiting for a call outcome past their deadline (no final callback), as last read from the database.",
         "dialer_opt_outs_total": "Opt-outs the AI agent reported to dialer serve (POST /v1/opt-outs), by result (recorded, refused: bad token or body, error).",
-        "dialer_opt_out_cancelled_jobs_total": "Waiting jobs cancelled by opt-outs reported to dialer serve (via: agent).",
+        "dialer_opt_out_cancelled_jobs_total": "Waiting jobs cancelled by opt-outs reported to dialer serve.",
         "dialer_status_callbacks_total": "Twilio status callbacks answered by dialer serve, by result (stored, duplicate, bad_signature, malformed, error).",
     ]
 }

@@ -23,6 +23,7 @@ public final class DialerMetrics: Sendable {
     let pausedScopes: Gauge
     let retentionLastRun: Gauge
     let outcomesOverdue: Gauge
+    let optOutCancelled: Counter
 
     /// - Parameter factory: the backend; tests pass their own Prometheus registry's factory.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -40,6 +41,7 @@ public final class DialerMetrics: Sendable {
         pausedScopes = Gauge(label: "dialer_queue_paused_scopes", factory: factory)
         retentionLastRun = Gauge(label: "dialer_retention_last_run_timestamp_seconds", factory: factory)
         outcomesOverdue = Gauge(label: "dialer_outcomes_overdue", factory: factory)
+        optOutCancelled = Counter(label: "dialer_opt_out_cancelled_jobs_total", factory: factory)
     }
 
     /// A labelled counter, made once per label value (the label sets are small and bounded: codes and classes).
@@ -84,7 +86,7 @@ public final class DialerMetrics: Sendable {
     /// An opt-out reported through `dialer serve`, by result, with the waiting jobs it cancelled.
     public func optOut(result: String, cancelled: Int = 0) {
         counter("dialer_opt_outs_total", "result", result).increment()
-        if cancelled > 0 { counter("dialer_opt_out_cancelled_jobs_total", "via", "agent").increment(by: cancelled) }
+        if cancelled > 0 { optOutCancelled.increment(by: cancelled) }
     }
     func outcomeLookup(result: String) { counter("dialer_outcome_lookups_total", "result", result).increment() }
     func reconciled(result: String) { counter("dialer_reconciliations_total", "result", result).increment() }

@@ -3,6 +3,7 @@ import FakeTwilio
 import Foundation
 import Logging
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 import Testing
 
@@ -55,6 +56,13 @@ enum TestDatabase {
 
 /// Fixtures shared by the integration tests.
 enum Fixture {
+    /// What a Prometheus scrape of `registry` would read.
+    static func scrape(_ registry: PrometheusCollectorRegistry) -> String {
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static let subaccount = "AC0123456789abcdef0123456789abcdef"
     static let caller = "+14155550100"
     static let username = "AC" + String(repeating: "f", count: 32)
