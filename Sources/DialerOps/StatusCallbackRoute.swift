@@ -43,7 +43,8 @@ struct StatusCallbackRoute: Sendable {
         let signature = request.headers[values: HTTPField.Name("X-Twilio-Signature")!].first
         var valid = false
         if let signature {
-            for token in await keys.tokens(forAccount: account) where TwilioSignature.isValid(signature: signature, url: url, parameters: signed,
+            let fields = TwilioSignature.signedFields(signed)
+            for token in await keys.tokens(forAccount: account) where TwilioSignature.isValid(signature: signature, url: url, signedFields: fields,
                                                                                              authToken: token.value) {
                 valid = true
                 break

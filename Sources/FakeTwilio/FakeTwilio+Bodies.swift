@@ -219,20 +219,27 @@ enum TwilioBodies {
 
     /// An `application/x-www-form-urlencoded` body: everything but unreserved characters percent-encoded (`+` as `%2B`).
     static func formEncoded(_ fields: [(String, String)]) -> String {
-        func escape(_ text: String) -> String {
-            var out = ""
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 } * 2)
+        func escape(_ text: String) {
             for byte in text.utf8 {
                 switch byte {
                 case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                    out.unicodeScalars.append(UnicodeScalar(byte))
+                    out.append(byte)
                 default:
-                    out += byte < 16 ? "%0" + String(byte, radix: 16, uppercase: true) : "%" + String(byte, radix: 16, uppercase: true)
+                    out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
                 }
             }
-            return out
         }
-        return fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
+        for (index, (name, value)) in fields.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            escape(name)
+            out.append(UInt8(ascii: "="))
+            escape(value)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses an `application/x-www-form-urlencoded` body; repeated keys keep every value. Byte-level: Foundation's

@@ -200,15 +200,18 @@ final class StatusCallbacks: Service {
     /// `X-Twilio-Signature` (twilio.md section 5.3): base64 of HMAC-SHA1, keyed by the auth token, of the URL followed by
     /// each parameter name and value, names in byte order (a repeated name's distinct values in byte order too).
     static func signature(url: String, parameters: [(String, String)], authToken: String) -> String {
-        var message = url
-        let byName = Dictionary(grouping: parameters, by: \.0)
-        for name in byName.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            for value in Set(byName[name, default: []].map(\.1)).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-                message += name + value
-            }
+        // Twilio's order: names in byte order, a repeated name's distinct values in byte order; each fed to the HMAC as it
+        // comes (no joined copy of the text: the fake signs four callbacks a call).
+        var hmac = HMAC<Insecure.SHA1>(key: SymmetricKey(data: Data(authToken.utf8)))
+        hmac.update(data: Array(url.utf8))
+        let ordered = parameters.sorted { a, b in
+            a.0 == b.0 ? a.1.utf8.lexicographicallyPrecedes(b.1.utf8) : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
         }
-        let code = HMAC<Insecure.SHA1>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: Data(authToken.utf8)))
-        return Data(code).base64EncodedString()
+        for (index, (name, value)) in ordered.enumerated() where index == 0 || ordered[index - 1] != (name, value) {
+            hmac.update(data: Array(name.utf8))
+            hmac.update(data: Array(value.utf8))
+        }
+        return Data(hmac.finalize()).base64EncodedString()
     }
 
     /// Whether `url` points at this machine (127.0.0.1, ::1, localhost): the only hosts the fake calls back.

@@ -47,4 +47,21 @@ struct InternetDateTests {
         #expect(RetryAfter.httpDate("Sunday, 06-Nov-94 08:49:37 GMT") != nil)
         #expect(RetryAfter.httpDate("Sun Nov  6 08:49:37 1994") != nil)
     }
+
+    @Test("UTC instants are written as Foundation's ISO 8601 formatter writes them, whole seconds, before and after 1970")
+    func utcInstants() {
+        let foundation = ISO8601DateFormatter()
+        var instants: [Double] = [0, -1, 951_782_400, 951_868_799, 1_798_761_599, 4_107_542_399, -2_208_988_800, 253_402_300_799]
+        var seed: UInt64 = 7
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            instants.append(Double(Int64(bitPattern: seed >> 1) % 8_000_000_000) - 1_000_000_000)
+        }
+        for seconds in instants {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(UTCInstant.string(date) == foundation.string(from: date), "\(seconds)")
+        }
+        #expect(UTCInstant.string(Date(timeIntervalSince1970: 1_764_600_000.9)) == "2025-12-01T14:40:00Z")
+        #expect(DialGate.iso(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
+    }
 }

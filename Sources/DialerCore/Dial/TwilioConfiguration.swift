@@ -92,28 +92,59 @@ public enum FormEncoding {
         }
     }
 
-    /// Decodes a form body into fields, in order (`+` is a space, `%XX` a byte).
+    /// Decodes a form body into fields, in order (`+` is a space, `%XX` a byte; a `%` without two hex digits after it is
+    /// kept as it is). One pass over the body's bytes: `dialer serve` decodes every status callback.
     public static func decode(_ body: String) -> [(String, String)] {
-        body.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (unescape(String(parts[0])), parts.count > 1 ? unescape(String(parts[1])) : "")
+        var fields: [(String, String)] = []
+        var name: [UInt8] = [], value: [UInt8] = []
+        var inValue = false, any = false
+        func finish() {
+            if any { fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
+            name.removeAll(keepingCapacity: true)
+            value.removeAll(keepingCapacity: true)
+            inValue = false
+            any = false
         }
+        var utf8 = body.utf8.makeIterator()
+        var lookahead: [UInt8] = []
+        func next() -> UInt8? { lookahead.isEmpty ? utf8.next() : lookahead.removeFirst() }
+        while let byte = next() {
+            switch byte {
+            case UInt8(ascii: "&"):
+                finish()
+                continue
+            case UInt8(ascii: "=") where !inValue:
+                inValue = true
+                any = true
+                continue
+            default:
+                break
+            }
+            any = true
+            var decoded = byte
+            if byte == UInt8(ascii: "+") {
+                decoded = UInt8(ascii: " ")
+            } else if byte == UInt8(ascii: "%") {
+                let h = next(), l = h == nil ? nil : next()
+                if let h, let l, let high = hexValue(h), let low = hexValue(l) {
+                    decoded = high << 4 | low
+                } else {
+                    // Not an escape: the `%` stands, and the bytes read after it are read again as themselves.
+                    lookahead = [h, l].compactMap { $0 } + lookahead
+                }
+            }
+            if inValue { value.append(decoded) } else { name.append(decoded) }
+        }
+        finish()
+        return fields
     }
 
-    static func unescape(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), let h = iterator.next(), let l = iterator.next(),
-                let value = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

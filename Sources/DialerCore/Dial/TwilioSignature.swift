@@ -15,25 +15,48 @@ public enum TwilioSignature {
     ///   - parameters: the decoded form fields, repeated names included; empty for GET.
     ///   - authToken: the auth token of the account that owns the call.
     public static func signature(url: String, parameters: [(String, String)], authToken: String) -> String {
-        var message = url
-        let byName = Dictionary(grouping: parameters, by: \.0)
-        for name in byName.keys.sorted(by: byteOrder) {
-            for value in Set(byName[name, default: []].map(\.1)).sorted(by: byteOrder) {
-                message += name + value
-            }
+        signature(url: url, signedFields: signedFields(parameters), key: SymmetricKey(data: Data(authToken.utf8)))
+    }
+
+    /// The parameters' part of the signed text: each distinct (name, value) pair, name then value, in byte order of the
+    /// name and then of the value (which is Twilio's order: names sorted, a repeated name's values sorted).
+    public static func signedFields(_ parameters: [(String, String)]) -> [UInt8] {
+        let pairs = parameters.map { (Array($0.0.utf8), Array($0.1.utf8)) }.sorted { a, b in
+            a.0 == b.0 ? a.1.lexicographicallyPrecedes(b.1) : a.0.lexicographicallyPrecedes(b.0)
         }
-        let code = HMAC<Insecure.SHA1>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: Data(authToken.utf8)))
-        return Data(code).base64EncodedString()
+        var text: [UInt8] = []
+        text.reserveCapacity(pairs.reduce(0) { $0 + $1.0.count + $1.1.count })
+        var previous: ([UInt8], [UInt8])?
+        for pair in pairs where previous.map({ $0.0 != pair.0 || $0.1 != pair.1 }) ?? true {
+            text += pair.0
+            text += pair.1
+            previous = pair
+        }
+        return text
+    }
+
+    static func signature(url: String, signedFields: [UInt8], key: SymmetricKey) -> String {
+        var hmac = HMAC<Insecure.SHA1>(key: key)
+        hmac.update(data: Array(url.utf8))
+        hmac.update(data: signedFields)
+        return Data(hmac.finalize()).base64EncodedString()
     }
 
     /// Whether `signature` is Twilio's for this request. The URL is tried as given and with its default port added or
     /// removed (`:443` for https, `:80` for http), as Twilio's own validators do, since Twilio is not consistent about
     /// it. The comparison takes the same time wherever the signatures differ.
     public static func isValid(signature: String, url: String, parameters: [(String, String)], authToken: String) -> Bool {
+        isValid(signature: signature, url: url, signedFields: signedFields(parameters), authToken: authToken)
+    }
+
+    /// ``isValid(signature:url:parameters:authToken:)`` with the parameters' part of the signed text made already
+    /// (``signedFields(_:)``), for a request checked against more than one token.
+    public static func isValid(signature: String, url: String, signedFields fields: [UInt8], authToken: String) -> Bool {
         var valid = false
+        let key = SymmetricKey(data: Data(authToken.utf8))
         for candidate in urlVariants(url) {
             // No early exit: every variant is compared.
-            valid = constantTimeEqual(Self.signature(url: candidate, parameters: parameters, authToken: authToken), signature) || valid
+            valid = constantTimeEqual(Self.signature(url: candidate, signedFields: fields, key: key), signature) || valid
         }
         return valid
     }
@@ -68,5 +91,4 @@ public enum TwilioSignature {
         return difference == 0
     }
 
-    private static func byteOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

@@ -24,5 +24,5 @@ public enum ISO8601Instant {
     }
 
     /// `2026-11-25T15:00:00Z`.
-    public static func string(_ instant: Date) -> String { ISO8601DateFormatter().string(from: instant) }
+    public static func string(_ instant: Date) -> String { UTCInstant.string(instant) }
 }

@@ -154,9 +154,5 @@ public struct DialGate: Sendable {
          "region": .string(([hours.location.region] + hours.location.subdivisions).joined(separator: "-"))]
     }
 
-    public static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    public static func iso(_ date: Date) -> String { UTCInstant.string(date) }
 }

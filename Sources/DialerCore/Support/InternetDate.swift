@@ -91,3 +91,41 @@ enum InternetDate {
         }
     }
 }
+
+/// `2026-11-25T15:00:00Z`: an instant in UTC to whole seconds, as the gate's and the policy's audit details and the
+/// command line write it. Written by hand for the same reason as ``InternetDate``: an `ISO8601DateFormatter` made per
+/// call took 6% of `dialer serve`'s CPU on the callbacks path (perf), where each settlement writes one.
+enum UTCInstant {
+    static func string(_ instant: Date) -> String {
+        let seconds = Int(instant.timeIntervalSince1970.rounded(.down))
+        let (days, second) = (seconds.floorDivided(by: 86_400), seconds.floorModulo(86_400))
+        let day = HolidayCalendar.Day.civil(days)
+        // Outside four-digit years (never a real call's), Foundation's formatter writes what it writes.
+        guard (0...9999).contains(day.year) else { return ISO8601DateFormatter().string(from: instant) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(day.year, 4)
+        bytes.append(UInt8(ascii: "-")); digits(day.month, 2)
+        bytes.append(UInt8(ascii: "-")); digits(day.day, 2)
+        bytes.append(UInt8(ascii: "T")); digits(second / 3_600, 2)
+        bytes.append(UInt8(ascii: ":")); digits(second / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":")); digits(second % 60, 2)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Int {
+    fileprivate func floorDivided(by divisor: Int) -> Int { (self >= 0 ? self : self - divisor + 1) / divisor }
+    fileprivate func floorModulo(_ divisor: Int) -> Int { ((self % divisor) + divisor) % divisor }
+}
