@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 
 /// The public HTTP face of `dialer serve`, behind the load balancer: Twilio's status callbacks at the path of
-/// `DIALER_STATUS_CALLBACK_URL`, the AI agent's opt-outs (`POST /v1/opt-outs`), and `/healthz` and `/readyz` for the
+/// `DIALER_STATUS_CALLBACK_URL`, the AI agent's opt-outs (`POST /v1/opt-outs`), the tenants' calls (``CallsRoute``, API keys), and `/healthz` and `/readyz` for the
 /// load balancer. Metrics stay on the ops server (``OpsServer``), which is not public.
 public struct PublicServer: Sendable {
     public let host: String
@@ -13,6 +13,7 @@ public struct PublicServer: Sendable {
     public let port: Int
     let route: StatusCallbackRoute
     let optOuts: OptOutRoute
+    let calls: CallsRoute
     let readiness: Readiness
     let logger: Logger
 
@@ -31,6 +32,7 @@ public struct PublicServer: Sendable {
         self.port = port
         self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, keys: keys, metrics: metrics, logger: logger)
         self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), metrics: metrics, logger: logger)
+        self.calls = CallsRoute(store: store, authentication: APIAuthentication(store: store, logger: logger), logger: logger)
         self.readiness = readiness
         self.logger = logger
     }
@@ -44,10 +46,13 @@ public struct PublicServer: Sendable {
     /// The Hummingbird application: a `Service` for `dialer serve`'s `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
-        let route = self.route, optOuts = self.optOuts, readiness = self.readiness
+        let route = self.route, optOuts = self.optOuts, readiness = self.readiness, calls = self.calls
         router.post(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.post(RouterPath(OptOutRoute.path)) { request, _ in await optOuts.handle(request) }
+        router.post("/v1/calls") { request, _ in await calls.create(request) }
+        router.get("/v1/calls/:id") { request, context in await calls.read(request, id: context.parameters.get("id") ?? "") }
+        router.post("/v1/calls/:id/cancel") { request, context in await calls.cancel(request, id: context.parameters.get("id") ?? "") }
         readiness.addProbes(to: router)
         let logger = self.logger, host = self.host, path = callbackPath, optOutsOn = optOuts.authentication != nil
         return Application(

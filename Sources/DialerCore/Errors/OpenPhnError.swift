@@ -33,6 +33,16 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case invalidSignature = "invalid_signature"
     /// 401 of the contract: the `Authorization: Bearer` header is missing, malformed or not a token this server accepts.
     case invalidToken = "invalid_token"
+    /// 401 of the contract: the API key was revoked (`dialer keys revoke`).
+    case keyRevoked = "key_revoked"
+    /// 401 of the contract: the API key is past its `expires_at`, or past the grace period of its rotation.
+    case keyExpired = "key_expired"
+    /// 403 of the contract: the API key lacks the route's scope; `details.scope` names it.
+    case scopeRequired = "scope_required"
+    /// 403 of the contract: the API key is pinned to caller numbers and the request's `from` is not one of them.
+    case numberNotAllowed = "number_not_allowed"
+    /// 403 of the contract: a dashboard session JWT sent to a `/v1` route, which takes API keys only.
+    case dashboardOnly = "dashboard_only"
     /// OpenPhn extension (422): the call lacks the consent its purpose needs with an AI voice (FCC 24-17): any call needs
     /// prior express consent, a telemarketing call prior express written consent. Refused at enqueue and, for a job
     /// whose evidence is missing when it is dialed, blocked by the gate (terminal, like `dnc_blocked`).
@@ -43,8 +53,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     public var httpStatus: Int {
         switch self {
         case .invalidPhone, .invalidRequest: 400
-        case .invalidToken: 401
-        case .verificationPending, .invalidSignature: 403
+        case .invalidToken, .keyRevoked, .keyExpired: 401
+        case .verificationPending, .invalidSignature, .scopeRequired, .numberNotAllowed, .dashboardOnly: 403
         case .notFound: 404
         case .idempotencyConflict: 409
         case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .callDeclined, .leadExhausted, .consentRequired: 422

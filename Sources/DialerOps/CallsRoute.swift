@@ -1,0 +1,214 @@
+import DialerCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The tenants' calls over `/v1`: `POST /v1/calls` (scope `calls:write`), `GET /v1/calls/{id}` (`calls:read`) and
+/// `POST /v1/calls/{id}/cancel` (`calls:write`). The key names the tenant: a body never does, and another tenant's call
+/// id is 404 `not_found`, exactly as an id that does not exist.
+///
+/// `POST /v1/calls` takes `to`, `from` (optional: the tenant's selected number, or the key's first pinned one),
+/// `objective`, `outcome_schema`, `campaign_id`, `run_at`, `expires_at`, `max_attempts`, `priority`, `purpose` and
+/// `consent` (`{type, at, source}`); `Idempotency-Key` makes a retry return the same call. The request is checked as the
+/// gate would check it now (do-not-call lists, the number, the account, calling hours before `expires_at`); the
+/// dial-time gate checks everything again when the call is placed.
+struct CallsRoute: Sendable {
+    let store: JobStore
+    let authentication: APIAuthentication
+    let logger: Logger
+    static let maxBody = 64 * 1024
+
+    func create(_ request: Request) async -> Response {
+        await authorized(request, scope: .callsWrite) { key in
+            guard key.verificationStatus == VerificationStatus.approved.rawValue else {
+                throw OpenPhnError(.verificationPending, "The account has not been approved to place calls yet.",
+                                   details: ["verification_status": .string(key.verificationStatus)])
+            }
+            let body = try await Self.jsonObject(request)
+            var call = try Self.callRequest(body, tenant: key.tenantID)
+            if let header = request.headers[HTTPField.Name("Idempotency-Key")!] {
+                guard !header.isEmpty, header.count <= CallRequest.maxKeyLength else {
+                    throw OpenPhnError(.invalidRequest, "Idempotency-Key must be 1 to \(CallRequest.maxKeyLength) characters.",
+                                       details: ["field": "Idempotency-Key"])
+                }
+                call.idempotencyKey = header
+            }
+            if let pinned = key.numbers {
+                if call.from == nil { call.from = pinned.first }
+                let from = try call.from.map { text throws(OpenPhnError) in try PhoneNumber(validating: text).e164 }
+                guard let from, pinned.contains(from) else {
+                    throw OpenPhnError(.numberNotAllowed, "This API key may not place calls from that number.", details: ["field": "from"])
+                }
+            }
+            let validated = try call.validated()
+            let now = Date()
+            let facts = try await store.checkFacts(validated.destination, tenant: key.tenantID)
+            var nextAllowedAt: Date?
+            let decision = DialGate().decide(facts, at: now)
+            switch decision.verdict {
+            case .allow: break
+            case .block:
+                if let error = decision.error { throw error }
+            case .deferred(let until):
+                if let expires = validated.request.expiresAt, until >= expires {
+                    throw OpenPhnError(.callHoursViolation, "No legal calling window for this number opens before expires_at.",
+                                       details: ["next_allowed_at": .string(DialGate.iso(until)), "expires_at": .string(DialGate.iso(expires))])
+                }
+                nextAllowedAt = until
+            }
+            let result = try await store.enqueue([validated])[0]
+            guard let job = try await store.job(result.jobID) else { throw OpenPhnError(.notFound, "The call was not found.") }
+            var resource = Self.resource(job, shownTo: call.to, runAt: validated.request.runAt ?? now)
+            if let nextAllowedAt, case .object(var fields) = resource {
+                fields["next_allowed_at"] = .string(DialGate.iso(nextAllowedAt))
+                resource = .object(fields)
+            }
+            self.logger.info("call created", metadata: ["job.id": "\(job.id)", "key.id": "\(key.id)", "to": "\(validated.destination.masked)",
+                                                        "created": "\(result.created)"])
+            return .json(resource, status: result.created ? .created : .ok)
+        }
+    }
+
+    func read(_ request: Request, id: String) async -> Response {
+        await authorized(request, scope: .callsRead) { key in
+            let job = try await self.ownJob(id, tenant: key.tenantID)
+            let attempts = try await store.attempts(jobID: job.id)
+            var resource = Self.resource(job, shownTo: job.destination, runAt: nil)
+            if case .object(var fields) = resource {
+                fields["attempts"] = .array(attempts.map { attempt in
+                    .object([
+                        "attempt": .number(Double(attempt.attempt)), "kind": .string(attempt.kind), "outcome": .string(attempt.outcome),
+                        "call_sid": attempt.callSID.map(JSONValue.string) ?? .null, "recorded_at": .string(DialGate.iso(attempt.recordedAt)),
+                        "error": attempt.error.map { .string($0.error.rawValue) } ?? .null,
+                    ])
+                })
+                resource = .object(fields)
+            }
+            return .json(resource, status: .ok)
+        }
+    }
+
+    func cancel(_ request: Request, id: String) async -> Response {
+        await authorized(request, scope: .callsWrite) { key in
+            let job = try await self.ownJob(id, tenant: key.tenantID)
+            let result = try await store.cancel(.jobs([job.id]), by: "api:\(key.id)")
+            guard let after = try await store.job(job.id) else { throw OpenPhnError(.notFound, "No call has the id '\(id.prefix(40))'.") }
+            var resource = Self.resource(after, shownTo: after.destination, runAt: nil)
+            if case .object(var fields) = resource {
+                fields["cancelled"] = .bool(result.cancelled == 1)
+                if result.cancelled == 0 {
+                    fields["reason"] = .string(result.inFlight > 0 ? "the call is being placed or reconciled; it finishes on its own" : "the call had ended already")
+                }
+                resource = .object(fields)
+            }
+            return .json(resource, status: .ok)
+        }
+    }
+
+    /// The tenant's job with this id, or `not_found` (for another tenant's job too: no hint that it exists).
+    private func ownJob(_ id: String, tenant: String) async throws -> JobSnapshot {
+        guard let number = Int64(id), number > 0, let job = try await store.job(number), job.tenantID == tenant else {
+            throw OpenPhnError(.notFound, "No call has the id '\(id.prefix(40))'.")
+        }
+        return job
+    }
+
+    /// Authenticates, runs `body`, and answers its errors with the contract's shape: an ``OpenPhnError`` as itself, any
+    /// other failure as 503 (safe to retry with the same Idempotency-Key), never a stack trace.
+    private func authorized(_ request: Request, scope: APIScope, _ body: (AuthenticatedKey) async throws -> Response) async -> Response {
+        let key: AuthenticatedKey
+        switch await authentication.authorize(request, scope: scope) {
+        case .refused(let refusal): return refusal
+        case .allowed(let allowed): key = allowed
+        }
+        var response: Response
+        do {
+            response = try await body(key)
+        } catch let error as OpenPhnError {
+            response = .openPhn(error)
+        } catch {
+            logger.error("a /v1 request failed", metadata: ["key.id": "\(key.id)", "path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            response = .openPhn(OpenPhnError(.upstreamUnavailable, "The request could not be completed now; retry it with the same Idempotency-Key."),
+                                status: 503)
+        }
+        APIAuthentication.addRateHeaders(key, to: &response)
+        return response
+    }
+
+    /// The body as a JSON object, or `invalid_request`.
+    static func jsonObject(_ request: Request) async throws -> [String: JSONValue] {
+        guard let buffer = try? await request.body.collect(upTo: maxBody) else {
+            throw OpenPhnError(.invalidRequest, "The body is larger than \(maxBody / 1024) KiB.", details: ["field": "body"])
+        }
+        guard case .object(let object)? = JSONValue.parse(String(buffer: buffer)) else {
+            throw OpenPhnError(.invalidRequest, "The body must be a JSON object.", details: ["field": "body"])
+        }
+        return object
+    }
+
+    /// A call request from a `POST /v1/calls` body: every field checked for its type, unknown fields refused.
+    static func callRequest(_ body: [String: JSONValue], tenant: String) throws(OpenPhnError) -> CallRequest {
+        var call = CallRequest(tenantID: tenant, to: "", objective: "")
+        let allowed: Set<String> = ["to", "from", "objective", "outcome_schema", "campaign_id", "run_at", "expires_at", "max_attempts", "priority",
+                                    "purpose", "consent"]
+        for name in body.keys.sorted() where !allowed.contains(name) {
+            throw OpenPhnError(.invalidRequest, "Unknown field '\(name.prefix(40))'.", details: ["field": .string(String(name.prefix(40)))])
+        }
+        for required in ["to", "objective"] where body[required] == nil {
+            throw OpenPhnError(.invalidRequest, "\(required) is required.", details: ["field": .string(required)])
+        }
+        func text(_ value: JSONValue, _ field: String) throws(OpenPhnError) -> String {
+            switch value {
+            case .string(let text): return text
+            case .number(let number) where ["max_attempts", "priority"].contains(field) && number == number.rounded() && abs(number) < 1e9:
+                return String(Int(number))
+            default:
+                let kind = ["max_attempts", "priority"].contains(field) ? "a whole number" : "a string"
+                throw OpenPhnError(.invalidRequest, "\(field) must be \(kind).", details: ["field": .string(field)])
+            }
+        }
+        for (name, value) in body.sorted(by: { $0.key < $1.key }) {
+            switch name {
+            case "outcome_schema":
+                guard case .object = value else {
+                    throw OpenPhnError(.outcomeSchemaInvalid, "outcome_schema must be a JSON object.", details: ["field": "outcome_schema"])
+                }
+                call.outcomeSchema = value
+            case "consent":
+                guard case .object(let consent) = value else {
+                    throw OpenPhnError(.invalidRequest, "consent must be an object {type, at, source}.", details: ["field": "consent"])
+                }
+                for (key, field) in [("type", CallRequest.Field.consentType), ("at", .consentAt), ("source", .consentSource)] {
+                    guard let part = consent[key] else { continue }
+                    if case .null = part { continue }
+                    try call.set(field, text: try text(part, "consent.\(key)"))
+                }
+            case "from":
+                if case .null = value { continue }
+                try call.set(.from, text: try text(value, name))
+            default:
+                guard let field = CallRequest.Field(rawValue: name) else { continue }
+                if case .null = value, !["to", "objective"].contains(name) { continue }
+                try call.set(field, text: try text(value, name))
+            }
+        }
+        return call
+    }
+
+    /// The call resource: `to` as the tenant sent it (the API's caller knows the number), state, times, links.
+    static func resource(_ job: JobSnapshot, shownTo: String, runAt: Date?) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string(String(job.id)), "state": .string(job.state.rawValue), "to": .string(shownTo),
+            "campaign_id": job.campaignID.map(JSONValue.string) ?? .null, "attempt": .number(Double(job.attempt)),
+            "max_attempts": .number(Double(job.maxAttempts)), "purpose": .string(job.purpose.rawValue),
+            "last_outcome": job.lastOutcome.map(JSONValue.string) ?? .null,
+            "last_error": job.lastError.map { .object(["error": .string($0.error.rawValue), "message": .string($0.message)]) } ?? .null,
+            "run_at": .string(DialGate.iso(runAt ?? Date().addingTimeInterval(job.runInSeconds))),
+            "links": .object(["self": .string("/v1/calls/\(job.id)"), "cancel": .string("/v1/calls/\(job.id)/cancel")]),
+        ]
+        if let sid = job.callSID { fields["call_sid"] = .string(sid) }
+        return .object(fields)
+    }
+}

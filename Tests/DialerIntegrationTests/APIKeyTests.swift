@@ -1,0 +1,231 @@
+import AsyncHTTPClient
+import DialerCore
+import DialerOps
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import Testing
+
+/// The tenants' `/v1` calls behind API keys, over real HTTP against `dialer serve`'s public server and PostgreSQL:
+/// every auth code of the contract, the rate budget, tenant isolation, and the keys made by the `dialer keys` CLI.
+@Suite("API keys and /v1/calls")
+struct APIKeyTests {
+    static let number = "+14155551401"
+
+    struct Answer {
+        let status: Int
+        let json: JSONValue?
+        let headers: HTTPHeaders
+        var code: String? { json?["error"]?.stringValue }
+    }
+
+    static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, token: String?, headers: [(String, String)] = []) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: token.contains(" ") ? token : "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return Answer(status: Int(response.status.code), json: JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 20))),
+                      headers: response.headers)
+    }
+
+    static func call(_ to: String = number, extra: String = "") -> String {
+        #"{"to": "\#(to)", "objective": "Confirm the appointment", "consent": {"type": "prior_express", "at": "2026-01-05T10:00:00Z", "source": "web form 12"}\#(extra)}"#
+    }
+
+    static func key(_ store: JobStore, tenant: String = "acme", scopes: [APIScope] = [.callsWrite, .callsRead], numbers: [String]? = nil,
+                    expiresAt: Date? = nil, rate: Double = 100, burst: Int = 100) async throws -> IssuedAPIKey
+    {
+        try await store.createKey(APIKeyRequest(tenantID: tenant, scopes: scopes, numbers: try numbers?.map { try PhoneNumber(validating: $0) },
+                                                expiresAt: expiresAt, ratePerSecond: rate, burst: burst), by: "test")
+    }
+
+    @Test("every auth code: invalid_token (missing, not Bearer, malformed, unknown), dashboard_only, key_revoked, key_expired, scope_required")
+    func authCodes() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let good = try await Self.key(store)
+            let readOnly = try await Self.key(store, scopes: [.callsRead])
+            let revoked = try await Self.key(store)
+            _ = try await store.revokeKey(revoked.key.id, by: "test")
+            let expiring = try await Self.key(store, expiresAt: Date().addingTimeInterval(1))
+            // A key stored with only its hash: the table never holds the key.
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM api_keys WHERE position(\(good.secret) in secret_sha256::text) > 0") == 0)
+            #expect(good.secret.hasPrefix(good.key.prefix + "_") && good.secret.count == 56 && APIKeySecret.looksLikeKey(good.secret))
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let url = base + "/v1/calls"
+                let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcGVyYXRvciJ9.c2lnbmF0dXJlLWJ5dGVz"
+                let wrongSecret = String(good.secret.dropLast()) + (good.secret.hasSuffix("A") ? "B" : "A")
+                let cases: [(String?, Int, String)] = [
+                    (nil, 401, "invalid_token"), ("Basic dXNlcjpwYXNz", 401, "invalid_token"), ("not-a-key", 401, "invalid_token"),
+                    (wrongSecret, 401, "invalid_token"), (jwt, 403, "dashboard_only"), (revoked.secret, 401, "key_revoked"),
+                ]
+                for (token, status, code) in cases {
+                    let answer = try await Self.send(.POST, url, body: Self.call(), token: token)
+                    #expect(answer.status == status && answer.code == code, "\(String(describing: token?.prefix(12))): \(String(describing: answer.json))")
+                    #expect(answer.json?["message"]?.stringValue != nil && answer.json?["details"] != nil)
+                    if status == 401 { #expect(answer.headers.first(name: "WWW-Authenticate") == "Bearer") }
+                }
+                try await Task.sleep(for: .milliseconds(1_100))
+                let expired = try await Self.send(.POST, url, body: Self.call(), token: expiring.secret)
+                #expect(expired.status == 401 && expired.code == "key_expired", "\(String(describing: expired.json))")
+                let scoped = try await Self.send(.POST, url, body: Self.call(), token: readOnly.secret)
+                #expect(scoped.status == 403 && scoped.code == "scope_required" && scoped.json?["details"]?["scope"] == "calls:write")
+                // Nothing was placed by any refused request.
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)
+                let created = try await Self.send(.POST, url, body: Self.call(), token: good.secret)
+                #expect(created.status == 201, "\(String(describing: created.json))")
+                #expect(created.json?["state"] == "queued" && created.json?["to"] == .string(Self.number))
+                #expect(created.headers.first(name: "RateLimit-Limit") == "100")
+            }
+        }
+    }
+
+    @Test("POST, GET and cancel a call; another tenant's id is 404; an Idempotency-Key returns the same call, another body with it is 409")
+    func callsLifecycle() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            try await Fixture.tenant(store, id: "globex")
+            let acme = try await Self.key(store), globex = try await Self.key(store, tenant: "globex")
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let first = try await Self.send(.POST, base + "/v1/calls", body: Self.call(), token: acme.secret, headers: [("Idempotency-Key", "k-1")])
+                #expect(first.status == 201, "\(String(describing: first.json))")
+                let id = try #require(first.json?["id"]?.stringValue)
+                let again = try await Self.send(.POST, base + "/v1/calls", body: Self.call(), token: acme.secret, headers: [("Idempotency-Key", "k-1")])
+                #expect(again.status == 200 && again.json?["id"] == .string(id))
+                let other = try await Self.send(.POST, base + "/v1/calls", body: Self.call("+14155551402"), token: acme.secret,
+                                                headers: [("Idempotency-Key", "k-1")])
+                #expect(other.status == 409 && other.code == "idempotency_conflict", "\(String(describing: other.json))")
+
+                let read = try await Self.send(.GET, base + "/v1/calls/\(id)", token: acme.secret)
+                #expect(read.status == 200 && read.json?["id"] == .string(id) && read.json?["attempts"] == .array([]))
+                for path in ["/v1/calls/\(id)", "/v1/calls/999999999", "/v1/calls/abc"] {
+                    let hidden = try await Self.send(.GET, base + path, token: globex.secret)
+                    #expect(hidden.status == 404 && hidden.code == "not_found", "\(path)")
+                }
+                let foreignCancel = try await Self.send(.POST, base + "/v1/calls/\(id)/cancel", token: globex.secret)
+                #expect(foreignCancel.status == 404 && foreignCancel.code == "not_found")
+                #expect(try await store.job(Int64(id)!)?.state == .queued)
+                let cancelled = try await Self.send(.POST, base + "/v1/calls/\(id)/cancel", token: acme.secret)
+                #expect(cancelled.status == 200 && cancelled.json?["state"] == "cancelled" && cancelled.json?["cancelled"] == true)
+                let twice = try await Self.send(.POST, base + "/v1/calls/\(id)/cancel", token: acme.secret)
+                #expect(twice.status == 200 && twice.json?["cancelled"] == false)
+            }
+        }
+    }
+
+    @Test("validation: bad JSON, unknown or mistyped fields, invalid_phone, outcome_schema_invalid, consent_required, dnc_blocked with its source")
+    func validation() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            try await Fixture.tenant(store, id: "pending", verification: .pendingReview)
+            let key = try await Self.key(store), pendingKey = try await Self.key(store, tenant: "pending")
+            _ = try await store.addDNC(try PhoneNumber(validating: "+14155551410"), to: .global)
+            _ = try await store.addDNC(try PhoneNumber(validating: "+14155551411"), to: .tenant("acme"))
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let url = base + "/v1/calls"
+                let cases: [(String, Int, String, String?)] = [
+                    ("{not json", 400, "invalid_request", "body"),
+                    (#"{"objective": "x"}"#, 400, "invalid_request", "to"),
+                    (Self.call(extra: #", "priority": "high""#), 400, "invalid_request", "priority"),
+                    (Self.call(extra: #", "tenant_id": "globex""#), 400, "invalid_request", "tenant_id"),
+                    (Self.call("+1415555"), 400, "invalid_phone", nil),
+                    (Self.call(extra: #", "outcome_schema": [1]"#), 422, "outcome_schema_invalid", "outcome_schema"),
+                    (#"{"to": "\#(Self.number)", "objective": "x", "purpose": "telemarketing", "consent": {"type": "prior_express", "source": "s"}}"#,
+                     422, "consent_required", nil),
+                    (Self.call("+14155551410"), 422, "dnc_blocked", nil),
+                    (Self.call("+14155551411"), 422, "dnc_blocked", nil),
+                ]
+                for (body, status, code, field) in cases {
+                    let answer = try await Self.send(.POST, url, body: body, token: key.secret)
+                    #expect(answer.status == status && answer.code == code, "\(body): \(String(describing: answer.json))")
+                    if let field { #expect(answer.json?["details"]?["field"] == .string(field), "\(body)") }
+                }
+                let global = try await Self.send(.POST, url, body: Self.call("+14155551410"), token: key.secret)
+                #expect(global.json?["details"]?["suppression_source"] == "global")
+                let tenant = try await Self.send(.POST, url, body: Self.call("+14155551411"), token: key.secret)
+                #expect(tenant.json?["details"]?["suppression_source"] == "tenant")
+                let pending = try await Self.send(.POST, url, body: Self.call(), token: pendingKey.secret)
+                #expect(pending.status == 403 && pending.code == "verification_pending")
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)
+            }
+        }
+    }
+
+    @Test("a key pinned to numbers: another from is 403 number_not_allowed; no from uses its first number")
+    func pinnedNumbers() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            try await store.upsertPhoneNumber(tenantID: "acme", e164: "+14155550199", selected: false)
+            let pinned = try await Self.key(store, numbers: ["+14155550199"])
+            await #expect(throws: OpenPhnError.self) { try await Self.key(store, numbers: ["+14155550198"]) }
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let refused = try await Self.send(.POST, base + "/v1/calls", body: Self.call(extra: #", "from": "\#(Fixture.caller)""#), token: pinned.secret)
+                #expect(refused.status == 403 && refused.code == "number_not_allowed", "\(String(describing: refused.json))")
+                let placed = try await Self.send(.POST, base + "/v1/calls", body: Self.call(), token: pinned.secret)
+                #expect(placed.status == 201, "\(String(describing: placed.json))")
+                let id = try #require(placed.json?["id"]?.stringValue.flatMap { Int64($0) })
+                #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs j JOIN phone_numbers p ON p.id = j.caller_number_id WHERE j.id = \(id) AND p.e164 = '+14155550199'") == 1)
+            }
+        }
+    }
+
+    @Test("the rate budget: a burst of 3 at 1/s allows 3 and answers the 4th 429 rate_limited with Retry-After and RateLimit headers")
+    func rateLimit() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let key = try await Self.key(store, scopes: [.callsRead], rate: 1, burst: 3)
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                var remaining: [String] = []
+                for _ in 0..<3 {
+                    let answer = try await Self.send(.GET, base + "/v1/calls/1", token: key.secret)
+                    #expect(answer.status == 404)
+                    remaining.append(answer.headers.first(name: "RateLimit-Remaining") ?? "-")
+                }
+                #expect(remaining == ["2", "1", "0"])
+                let limited = try await Self.send(.GET, base + "/v1/calls/1", token: key.secret)
+                #expect(limited.status == 429 && limited.code == "rate_limited", "\(String(describing: limited.json))")
+                #expect(limited.headers.first(name: "Retry-After") == "1" && limited.headers.first(name: "RateLimit-Limit") == "3")
+                try await Task.sleep(for: .milliseconds(1_100))
+                #expect(try await Self.send(.GET, base + "/v1/calls/1", token: key.secret).status == 404)
+            }
+        }
+    }
+
+    @Test("dialer keys: create prints the key once, list never shows it, rotate keeps the old key for its grace, revoke ends a key")
+    func keysCLI() async throws {
+        try await TestDatabase.withStore { store, schema in
+            try await Fixture.tenant(store)
+            let env = try TestProcess.dialerEnvironment(schema: schema, fakeURL: "http://127.0.0.1:9")
+            let created = try await TestProcess.run(["keys", "create", "--tenant", "acme", "--scopes", "calls:write,calls:read", "--json"], environment: env)
+            #expect(created.status == 0, "\(created.stderr)")
+            let object = try #require(JSONValue.parse(created.stdout))
+            let secret = try #require(object["key"]?.stringValue), id = try #require(object["id"]?.stringValue)
+            let listed = try await TestProcess.run(["keys", "list", "--tenant", "acme"], environment: env)
+            #expect(listed.status == 0 && listed.stdout.contains(id) && !listed.stdout.contains(secret))
+            let bad = try await TestProcess.run(["keys", "create", "--tenant", "acme", "--scopes", "calls:delete"], environment: env)
+            #expect(bad.status != 0 && bad.stderr.contains("invalid_request"))
+
+            let rotated = try await TestProcess.run(["keys", "rotate", id, "--grace", "2s", "--json"], environment: env)
+            #expect(rotated.status == 0, "\(rotated.stderr)")
+            let next = try #require(JSONValue.parse(rotated.stdout))
+            let newSecret = try #require(next["key"]?.stringValue)
+            #expect(next["replaces"]?["status"] == "rotating")
+            guard case .valid = try await store.authenticate(secret: secret, scope: .callsRead) else { Issue.record("old key refused in its grace"); return }
+            try await Task.sleep(for: .milliseconds(2_200))
+            #expect(try await store.authenticate(secret: secret, scope: .callsRead) == .expired)
+            guard case .valid = try await store.authenticate(secret: newSecret, scope: .callsRead) else { Issue.record("new key refused"); return }
+            let newID = try #require(next["id"]?.stringValue)
+            let revoked = try await TestProcess.run(["keys", "revoke", newID], environment: env)
+            #expect(revoked.status == 0, "\(revoked.stderr)")
+            #expect(try await store.authenticate(secret: newSecret, scope: .callsRead) == .revoked)
+            let unknown = try await TestProcess.run(["keys", "revoke", "key_nope", "--json"], environment: env)
+            #expect(unknown.status != 0 && JSONValue.parse(unknown.stdout)?["error"] == "not_found")
+        }
+    }
+}
