@@ -192,10 +192,12 @@ struct APIKeyTests {
                 let limited = try await Self.send(.GET, base + "/v1/calls/1", token: key.secret)
                 #expect(limited.status == 429 && limited.code == "rate_limited", "\(String(describing: limited.json))")
                 let wait = try #require(limited.headers.first(name: "Retry-After").flatMap { Int($0) })
-                #expect((90...100).contains(wait) && limited.headers.first(name: "RateLimit-Limit") == "3", "\(wait)")
-                // A refused request is not charged: the budget's clock stayed where three requests left it.
+                // About 100 s less the time the test took so far (a loaded machine takes tens of seconds).
+                #expect((1...100).contains(wait) && limited.headers.first(name: "RateLimit-Limit") == "3", "\(wait)")
+                // A refused request is not charged: the budget's clock stayed where three requests left it (300 s ahead,
+                // less the time taken; charged, it would be 400 s ahead).
                 let ahead = try await store.scalar("SELECT round(extract(epoch FROM rate_tat - now()))::bigint FROM api_keys WHERE id = \(key.key.id)")
-                #expect((290...300).contains(ahead), "\(ahead)")
+                #expect((200...300).contains(ahead), "\(ahead)")
                 // Once the budget's clock has run down (moved back here, rather than waiting 100 s), the key works again.
                 _ = try await store.client.query("UPDATE api_keys SET rate_tat = now() WHERE id = \(key.key.id)", logger: store.logger).collect()
                 #expect(try await Self.send(.GET, base + "/v1/calls/1", token: key.secret).status == 404)
