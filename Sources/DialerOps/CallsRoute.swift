@@ -107,6 +107,76 @@ struct CallsRoute: Sendable {
         }
     }
 
+    /// `GET /v1/calls?campaign_id=&state=&limit=&cursor=` (`calls:read`): the tenant's calls, newest first, a page at a
+    /// time (`limit` 1 to 200, default 50); `next_cursor` (null on the last page) fetches the next one. Keyset on the
+    /// job id: the same cost on page 1,000 as on page 1.
+    func list(_ request: Request) async -> Response {
+        await authorized(request, scope: .callsRead) { key in
+            let query = request.uri.queryParameters
+            let campaign = query.get("campaign_id").map { String($0) }
+            var state: JobState?
+            if let text = query.get("state") {
+                guard let parsed = JobState(rawValue: String(text)) else {
+                    throw OpenPhnError(.invalidRequest, "state must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")).",
+                                       details: ["field": "state"])
+                }
+                state = parsed
+            }
+            var limit = 50
+            if let text = query.get("limit") {
+                guard let value = Int(String(text)), (1...200).contains(value) else {
+                    throw OpenPhnError(.invalidRequest, "limit must be a whole number from 1 to 200.", details: ["field": "limit"])
+                }
+                limit = value
+            }
+            var before: Int64?
+            if let text = query.get("cursor") {
+                guard let value = Int64(String(text)), value > 0 else {
+                    throw OpenPhnError(.invalidRequest, "cursor is not one this API returned.", details: ["field": "cursor"])
+                }
+                before = value
+            }
+            let page = try await store.jobs(tenant: key.tenantID, campaign: campaign, state: state, before: before, limit: limit)
+            return .json(.object([
+                "data": .array(page.jobs.map { Self.resource($0, shownTo: $0.destination, runAt: nil) }),
+                "next_cursor": page.more ? page.jobs.last.map { .string(String($0.id)) } ?? .null : .null,
+            ]), status: .ok)
+        }
+    }
+
+    /// `POST /v1/dnc` (`dnc:write`): `{number, source}` goes on the tenant's do-not-call list (201; 200 when it was
+    /// there already); `DELETE /v1/dnc/{number}` takes it off (200 `{removed}`). Each is audited with the key's id. The
+    /// global list is not the tenants' to change.
+    func addDNC(_ request: Request) async -> Response {
+        await authorized(request, scope: .dncWrite) { key in
+            let body = try await Self.jsonObject(request)
+            for name in body.keys.sorted() where !["number", "source"].contains(name) {
+                throw OpenPhnError(.invalidRequest, "Unknown field '\(name.prefix(40))'.", details: ["field": .string(String(name.prefix(40)))])
+            }
+            guard case .string(let text)? = body["number"] else {
+                throw OpenPhnError(.invalidRequest, "number is required, as an E.164 string.", details: ["field": "number"])
+            }
+            var source = "api"
+            if let value = body["source"] {
+                guard case .string(let given) = value, !given.isEmpty, given.count <= 500 else {
+                    throw OpenPhnError(.invalidRequest, "source must be a string of 1 to 500 characters.", details: ["field": "source"])
+                }
+                source = given
+            }
+            let number = try PhoneNumber(validating: text)
+            let added = try await store.changeTenantDNC(add: true, number, tenant: key.tenantID, source: source, actor: "api:\(key.id)")
+            return .json(.object(["number": .string(number.e164), "added": .bool(added), "source": .string(source)]), status: added ? .created : .ok)
+        }
+    }
+
+    func removeDNC(_ request: Request, number text: String) async -> Response {
+        await authorized(request, scope: .dncWrite) { key in
+            let number = try PhoneNumber(validating: text.removingPercentEncoding ?? text)
+            let removed = try await store.changeTenantDNC(add: false, number, tenant: key.tenantID, source: "api", actor: "api:\(key.id)")
+            return .json(.object(["number": .string(number.e164), "removed": .bool(removed)]), status: .ok)
+        }
+    }
+
     /// The tenant's job with this id, or `not_found` (for another tenant's job too: no hint that it exists).
     private func ownJob(_ id: String, tenant: String) async throws -> JobSnapshot {
         guard let number = Int64(id), number > 0, let job = try await store.job(number), job.tenantID == tenant else {

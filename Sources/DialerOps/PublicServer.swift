@@ -37,6 +37,15 @@ public struct PublicServer: Sendable {
         self.logger = logger
     }
 
+    /// The OpenAPI 3.1 document of the `/v1` API, `Sources/DialerOps/OpenAPI/openapi.json` as checked in (a resource of
+    /// this module), served at `GET /v1/openapi.json`.
+    public static let openAPIDocument: String = {
+        guard let directory = Bundle.module.url(forResource: "OpenAPI", withExtension: nil),
+              let text = try? String(contentsOf: directory.appendingPathComponent("openapi.json"), encoding: .utf8)
+        else { return #"{"error": "not_found", "message": "The OpenAPI document is missing from this build.", "details": {}}"# }
+        return text
+    }()
+
     /// The path callbacks are served at: the configured URL's.
     var callbackPath: String {
         let path = URLComponents(string: route.callbackURL)?.path ?? ""
@@ -51,6 +60,12 @@ public struct PublicServer: Sendable {
         router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.post(RouterPath(OptOutRoute.path)) { request, _ in await optOuts.handle(request) }
         router.post("/v1/calls") { request, _ in await calls.create(request) }
+        router.get("/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: Self.openAPIDocument)))
+        }
+        router.get("/v1/calls") { request, _ in await calls.list(request) }
+        router.post("/v1/dnc") { request, _ in await calls.addDNC(request) }
+        router.delete("/v1/dnc/:number") { request, context in await calls.removeDNC(request, number: context.parameters.get("number") ?? "") }
         router.get("/v1/calls/:id") { request, context in await calls.read(request, id: context.parameters.get("id") ?? "") }
         router.post("/v1/calls/:id/cancel") { request, context in await calls.cancel(request, id: context.parameters.get("id") ?? "") }
         readiness.addProbes(to: router)

@@ -205,6 +205,115 @@ struct APIKeyTests {
         }
     }
 
+    @Test("GET /v1/calls pages by cursor, newest first, filtered by campaign and state, and never shows another tenant's calls")
+    func listing() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            try await Fixture.tenant(store, id: "globex")
+            let key = try await Self.key(store)
+            var mine: [Int64] = []
+            for i in 0..<7 {
+                let request = try CallRequest(tenantID: "acme", to: "+1415555\(2000 + i)", campaignID: i < 5 ? "spring" : "fall",
+                                              objective: "Confirm", consentType: .priorExpress, consentSource: "form").validated()
+                mine.append(try await store.enqueue([request])[0].jobID)
+            }
+            _ = try await store.enqueue([try Fixture.request("+14155552100", tenant: "globex")])
+            try await Fixture.job(store, mine[1], state: .cancelled)
+            let ids = mine
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                var seen: [String] = []
+                var cursor: String?
+                var pages = 0
+                repeat {
+                    let page = try await Self.send(.GET, base + "/v1/calls?campaign_id=spring&limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                                                   token: key.secret)
+                    #expect(page.status == 200, "\(String(describing: page.json))")
+                    guard case .array(let data)? = page.json?["data"] else { Issue.record("no data"); return }
+                    seen += data.compactMap { $0["id"]?.stringValue }
+                    cursor = page.json?["next_cursor"]?.stringValue
+                    pages += 1
+                } while cursor != nil && pages < 10
+                #expect(seen == ids.prefix(5).reversed().map(String.init) && pages == 3)
+                let cancelled = try await Self.send(.GET, base + "/v1/calls?state=cancelled", token: key.secret)
+                #expect(cancelled.json?["data"] == .array([try #require(cancelled.json?["data"]?[0])]) && cancelled.json?["data"]?[0]?["id"] == .string(String(ids[1])))
+                let all = try await Self.send(.GET, base + "/v1/calls?limit=200", token: key.secret)
+                guard case .array(let everything)? = all.json?["data"] else { Issue.record("no data"); return }
+                #expect(everything.count == 7 && all.json?["next_cursor"] == .null)
+                for query in ["state=ringing", "limit=0", "limit=201", "cursor=abc"] {
+                    let bad = try await Self.send(.GET, base + "/v1/calls?" + query, token: key.secret)
+                    #expect(bad.status == 400 && bad.code == "invalid_request", "\(query)")
+                }
+            }
+        }
+    }
+
+    @Test("POST /v1/dnc and DELETE /v1/dnc/{number}: the tenant's list changes, audited with the key; dnc:write is required")
+    func dncRoutes() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await Fixture.tenant(store)
+            let writer = try await Self.key(store, scopes: [.dncWrite, .callsWrite]), caller = try await Self.key(store)
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let body = #"{"number": "+14155551420", "source": "customer emailed"}"#
+                let denied = try await Self.send(.POST, base + "/v1/dnc", body: body, token: caller.secret)
+                #expect(denied.status == 403 && denied.code == "scope_required" && denied.json?["details"]?["scope"] == "dnc:write")
+                let added = try await Self.send(.POST, base + "/v1/dnc", body: body, token: writer.secret)
+                #expect(added.status == 201 && added.json?["added"] == true, "\(String(describing: added.json))")
+                #expect(try await OptOutTests.dncSource(store, tenant: "acme", number: "+14155551420") == "customer emailed")
+                let again = try await Self.send(.POST, base + "/v1/dnc", body: body, token: writer.secret)
+                #expect(again.status == 200 && again.json?["added"] == false)
+                let blocked = try await Self.send(.POST, base + "/v1/calls", body: Self.call("+14155551420"), token: writer.secret)
+                #expect(blocked.status == 422 && blocked.json?["details"]?["suppression_source"] == "tenant")
+                for bad in [#"{"number": "+1415"}"#, #"{"source": "x"}"#, #"{"number": "+14155551420", "list": "global"}"#] {
+                    let refused = try await Self.send(.POST, base + "/v1/dnc", body: bad, token: writer.secret)
+                    #expect(refused.status == 400, "\(bad)")
+                }
+                let removed = try await Self.send(.DELETE, base + "/v1/dnc/%2B14155551420", token: writer.secret)
+                #expect(removed.status == 200 && removed.json?["removed"] == true, "\(String(describing: removed.json))")
+                #expect(try await OptOutTests.dncSource(store, tenant: "acme", number: "+14155551420") == nil)
+                let absent = try await Self.send(.DELETE, base + "/v1/dnc/+14155551420", token: writer.secret)
+                #expect(absent.status == 200 && absent.json?["removed"] == false)
+                let audit = try await store.auditLog(tenant: "acme")
+                #expect(audit.map(\.action).sorted() == ["dnc_add", "dnc_add", "dnc_remove", "dnc_remove"])
+                #expect(audit.allSatisfy { $0.actor == "api:\(writer.key.id)" })
+            }
+        }
+    }
+
+    @Test("GET /v1/openapi.json serves the checked-in OpenAPI 3.1 document: every /v1 route, every error code, every job state")
+    func openAPI() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
+                let answer = try await Self.send(.GET, base + "/v1/openapi.json", token: nil)
+                #expect(answer.status == 200 && answer.json?["openapi"] == "3.1.0")
+                let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/DialerOps/OpenAPI/openapi.json")
+                #expect(answer.json == JSONValue.parse(try String(contentsOf: file, encoding: .utf8)))
+                let routes: [(String, String)] = [("post", "/v1/calls"), ("get", "/v1/calls"), ("get", "/v1/calls/{id}"), ("post", "/v1/calls/{id}/cancel"),
+                                                  ("post", "/v1/dnc"), ("delete", "/v1/dnc/{number}"), ("get", "/v1/openapi.json")]
+                guard case .object(let paths)? = answer.json?["paths"] else { Issue.record("no paths"); return }
+                #expect(Set(paths.keys) == Set(routes.map(\.1)))
+                for (method, path) in routes { #expect(answer.json?["paths"]?[path]?[method] != nil, "\(method) \(path)") }
+                let codes = answer.json?["components"]?["schemas"]?["Error"]?["properties"]?["error"]?["enum"]
+                #expect(codes == .array(ErrorCode.allCases.map { .string($0.rawValue) }))
+                #expect(answer.json?["components"]?["schemas"]?["State"]?["enum"] == .array(JobState.allCases.map { .string($0.rawValue) }))
+            }
+        }
+    }
+
+    @Test("the OpenAPI document passes openapi-spec-validator (PyPI) as OpenAPI 3.1")
+    func openAPIValid() async throws {
+        let python = try await TwilioLibraryTests.python()
+        let document = TwilioLibraryTests.root.appendingPathComponent("Sources/DialerOps/OpenAPI/openapi.json").path
+        let script = "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')"
+        let run = try await TestProcess.run(["-c", script, document], program: python, timeout: .seconds(120))
+        #expect(run.status == 0 && run.stdout.contains("valid"), "\(run.stderr)")
+        // The validator does refuse a broken document (so the check above can fail).
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-broken-\(UUID().uuidString).json")
+        try #"{"openapi": "3.1.0", "info": {"title": "x"}, "paths": {"/v1/calls": {"get": {"responses": {"200": {}}}}}}"#
+            .write(to: broken, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: broken) }
+        #expect(try await TestProcess.run(["-c", script, broken.path], program: python, timeout: .seconds(120)).status != 0)
+    }
+
     @Test("dialer keys: create prints the key once, list never shows it, rotate keeps the old key for its grace, revoke ends a key")
     func keysCLI() async throws {
         try await TestDatabase.withStore { store, schema in

@@ -31,3 +31,6 @@ CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id, created_at);
 COMMENT ON TABLE api_keys IS 'Tenants'' API keys: SHA-256 of each key, never the key. Usable while revoked_at IS NULL, expires_at is in the future (or NULL) and grace_ends_at (set when the key is rotated) is in the future (or NULL).';
 COMMENT ON COLUMN api_keys.numbers IS 'E.164 caller numbers the key may place calls from; NULL: any of the tenant''s.';
 COMMENT ON COLUMN api_keys.rate_tat IS 'GCRA theoretical arrival time of the key''s next request: a request is allowed when max(rate_tat, now()) + 1/rate_per_second - now() <= burst/rate_per_second.';
+
+COMMENT ON COLUMN audit_log.action IS 'What was done: opt_out (a revocation); dnc_add and dnc_remove (a tenant''s list changed through POST /v1/dnc and DELETE /v1/dnc/{number}).';
+COMMENT ON COLUMN audit_log.actor IS 'Who acted: operator:USER@HOST for the CLI, agent for the AI agent''s POST /v1/opt-outs, api:KEY_ID for a tenant''s API key.';

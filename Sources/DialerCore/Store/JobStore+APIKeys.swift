@@ -343,3 +343,38 @@ public enum APIKeySecret {
             .replacingOccurrences(of: "=", with: "")
     }
 }
+
+extension JobStore {
+    /// Adds a number to (or removes it from) a tenant's do-not-call list, with an `audit_log` row (`dnc_add`,
+    /// `dnc_remove`), in one transaction: a list that decides whether people are called changes only on the record.
+    /// - Returns: whether the list changed (false: the number was there already, or was not there).
+    public func changeTenantDNC(add: Bool, _ number: PhoneNumber, tenant: String, source: String, actor: String) async throws -> Bool {
+        try await transaction { connection, logger in
+            let query: PostgresQuery = add
+                ? Self.addDNCStatement(number, to: .tenant(tenant), source: source)
+                : "DELETE FROM dnc_tenant WHERE tenant_id = \(tenant) AND number = \(number.numeric) RETURNING 1"
+            let changed = try await connection.query(query, logger: logger).collect().count == 1
+            let scope = JSONValue.object(["destination": .string(number.e164), "changed": .bool(changed)]).jsonText
+            _ = try await connection.query("""
+                INSERT INTO audit_log (actor, action, tenant_id, scope, affected, source)
+                VALUES (\(actor), \(add ? "dnc_add" : "dnc_remove"), \(tenant), \(scope)::jsonb, 0, \(source))
+                """, logger: logger).collect()
+            return changed
+        }
+    }
+
+    /// A page of a tenant's jobs, newest first, after `before` (a job id: the previous page's cursor): a walk down the
+    /// primary key, never an offset. `limit + 1` rows are read to tell whether another page follows.
+    public func jobs(tenant: String, campaign: String?, state: JobState?, before: Int64?, limit: Int) async throws -> (jobs: [JobSnapshot], more: Bool) {
+        let rows = try await client.query("""
+            SELECT id FROM call_jobs
+            WHERE tenant_id = \(tenant) AND (\(campaign ?? "") = '' OR campaign_id = \(campaign ?? ""))
+              AND (\(state?.rawValue ?? "") = '' OR state = \(state?.rawValue ?? "")) AND id < \(before ?? Int64.max)
+            ORDER BY id DESC LIMIT \(limit + 1)
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        let more = ids.count > limit
+        return (try await jobs(Array(ids.prefix(limit))), more)
+    }
+}

@@ -35,14 +35,21 @@ extension JobStore {
 
     /// The current row of a job, for tests, `explain` and the CLI.
     public func job(_ id: Int64) async throws -> JobSnapshot? {
+        try await jobs([id]).first
+    }
+
+    /// The current rows of jobs, in the order of `ids` (missing ones left out): one statement.
+    public func jobs(_ ids: [Int64]) async throws -> [JobSnapshot] {
+        guard !ids.isEmpty else { return [] }
         let rows = try await client.query("""
             SELECT id, tenant_id, state, attempt, max_attempts, twilio_call_sid, last_error::text,
                    extract(epoch FROM run_at - now())::float8, destination, campaign_id, purpose, consent_type, consent_at, consent_source, last_outcome
-            FROM call_jobs WHERE id = \(id)
+            FROM call_jobs WHERE id = ANY(\(ids))
             """, logger: logger)
+        var found: [Int64: JobSnapshot] = [:]
         for try await row in rows {
             let r = row.makeRandomAccess()
-            return JobSnapshot(
+            let snapshot = JobSnapshot(
                 id: try r[0].decode(Int64.self), tenantID: try r[1].decode(String.self),
                 state: JobState(rawValue: try r[2].decode(String.self)) ?? .queued, attempt: try r[3].decode(Int.self),
                 maxAttempts: try r[4].decode(Int.self), callSID: try r[5].decode(String?.self),
@@ -51,8 +58,9 @@ extension JobStore {
                 purpose: CallPurpose(rawValue: try r[10].decode(String.self)) ?? .telemarketing,
                 consentType: try r[11].decode(String?.self).flatMap(ConsentType.init(rawValue:)), consentAt: try r[12].decode(Date?.self),
                 consentSource: try r[13].decode(String?.self), lastOutcome: try r[14].decode(String?.self))
+            found[snapshot.id] = snapshot
         }
-        return nil
+        return ids.compactMap { found[$0] }
     }
 
     /// A job's attempt log, oldest first.
