@@ -54,8 +54,11 @@ struct APIKeyTests {
             let revoked = try await Self.key(store)
             _ = try await store.revokeKey(revoked.key.id, by: "test")
             let expiring = try await Self.key(store, expiresAt: Date().addingTimeInterval(1))
-            // A key stored with only its hash: the table never holds the key.
-            #expect(try await store.scalar("SELECT count(*)::bigint FROM api_keys WHERE position(\(good.secret) in secret_sha256::text) > 0") == 0)
+            // A key stored with only its hash: no column of its row holds the key, and the hash is the key's SHA-256.
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM api_keys k WHERE position(\(good.secret) in k::text) > 0") == 0)
+            #expect(try await store.scalar("""
+                SELECT count(*)::bigint FROM api_keys WHERE id = \(good.key.id) AND secret_sha256 = sha256(convert_to(\(good.secret), 'UTF8'))
+                """) == 1)
             #expect(good.secret.hasPrefix(good.key.prefix + "_") && good.secret.count == 56 && APIKeySecret.looksLikeKey(good.secret))
             try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
                 let url = base + "/v1/calls"
@@ -124,7 +127,10 @@ struct APIKeyTests {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
             try await Fixture.tenant(store, id: "pending", verification: .pendingReview)
+            // A tenant without a Twilio subaccount: nothing can be dialed for it.
+            try await store.upsertTenant(id: "nosub", verification: .approved, subaccountSID: nil)
             let key = try await Self.key(store), pendingKey = try await Self.key(store, tenant: "pending")
+            let noSubaccount = try await Self.key(store, tenant: "nosub")
             _ = try await store.addDNC(try PhoneNumber(validating: "+14155551410"), to: .global)
             _ = try await store.addDNC(try PhoneNumber(validating: "+14155551411"), to: .tenant("acme"))
             try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
@@ -150,6 +156,8 @@ struct APIKeyTests {
                 #expect(global.json?["details"]?["suppression_source"] == "global")
                 let tenant = try await Self.send(.POST, url, body: Self.call("+14155551411"), token: key.secret)
                 #expect(tenant.json?["details"]?["suppression_source"] == "tenant")
+                let unplaceable = try await Self.send(.POST, url, body: Self.call(), token: noSubaccount.secret)
+                #expect(unplaceable.status == 422 && unplaceable.code == "no_active_number", "\(String(describing: unplaceable.json))")
                 let pending = try await Self.send(.POST, url, body: Self.call(), token: pendingKey.secret)
                 #expect(pending.status == 403 && pending.code == "verification_pending")
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)

@@ -124,7 +124,7 @@ public struct AuthenticatedKey: Sendable, Hashable {
     public let numbers: [String]?
     public let verificationStatus: String
     /// The request's scope is among the key's (a request without it is not charged to the budget).
-    public var hasScope: Bool
+    public let hasScope: Bool
     /// The budget allowed this request (and charged it).
     public let allowed: Bool
     public let limit: Int
@@ -189,7 +189,7 @@ extension JobStore {
             WHERE id = \(id) RETURNING \(unescaped: Self.keyColumns)
             """, logger: logger)
         for try await row in rows { return try Self.key(row) }
-        throw OpenPhnError(.notFound, "No API key has the id '\(id.prefix(40))'.", details: ["key_id": .string(String(id.prefix(40)))])
+        throw Self.unknownKey(id)
     }
 
     /// Rotates a key: a new one with the same tenant, scopes, numbers, expiry and budget; the old one works until
@@ -203,7 +203,7 @@ extension JobStore {
                 old = try Self.key(row)
             }
             guard let old else {
-                throw OpenPhnError(.notFound, "No API key has the id '\(id.prefix(40))'.", details: ["key_id": .string(String(id.prefix(40)))])
+                throw Self.unknownKey(id)
             }
             let status = old.status()
             guard status == "active" || status == "rotating" else {
@@ -242,16 +242,13 @@ extension JobStore {
                 SELECT k.*, NOT k.revoked AND NOT k.expired AND k.has_scope AS chargeable,
                        extract(epoch FROM k.next_tat - now()) <= k.window_seconds + 1e-6 AS fits
                 FROM k
-            ), u AS (
-                UPDATE api_keys a
-                SET rate_tat = CASE WHEN d.chargeable AND d.fits THEN d.next_tat ELSE a.rate_tat END,
-                    last_used_at = CASE WHEN d.chargeable THEN now() ELSE a.last_used_at END
+            ), charged AS (
+                -- Runs whatever the query below reads (a data-modifying CTE always does).
+                UPDATE api_keys a SET rate_tat = CASE WHEN d.fits THEN d.next_tat ELSE a.rate_tat END, last_used_at = now()
                 FROM d WHERE a.id = d.id AND d.chargeable
-                RETURNING a.id
             )
             SELECT d.id, a.tenant_id, a.scopes, a.numbers, t.verification_status, d.revoked, d.expired, d.has_scope, d.fits,
-                   a.burst, a.rate_per_second, extract(epoch FROM d.next_tat - now())::float8, d.window_seconds::float8,
-                   (SELECT count(*) FROM u)::int
+                   a.burst, a.rate_per_second, extract(epoch FROM d.next_tat - now())::float8, d.window_seconds::float8
             FROM d JOIN api_keys a ON a.id = d.id JOIN tenants t ON t.id = a.tenant_id
             """, logger: logger)
         for try await row in rows {
@@ -272,6 +269,10 @@ extension JobStore {
                 remaining: remaining, resetSeconds: max(0, used), retryAfterSeconds: fits ? 0 : max(0, ahead - window)))
         }
         return .unknown
+    }
+
+    static func unknownKey(_ id: String) -> OpenPhnError {
+        OpenPhnError(.notFound, "No API key has the id '\(id.prefix(40))'.", details: ["key_id": .string(String(id.prefix(40)))])
     }
 
     static let keyColumns = """
@@ -341,40 +342,5 @@ public enum APIKeySecret {
     static func base64url(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-    }
-}
-
-extension JobStore {
-    /// Adds a number to (or removes it from) a tenant's do-not-call list, with an `audit_log` row (`dnc_add`,
-    /// `dnc_remove`), in one transaction: a list that decides whether people are called changes only on the record.
-    /// - Returns: whether the list changed (false: the number was there already, or was not there).
-    public func changeTenantDNC(add: Bool, _ number: PhoneNumber, tenant: String, source: String, actor: String) async throws -> Bool {
-        try await transaction { connection, logger in
-            let query: PostgresQuery = add
-                ? Self.addDNCStatement(number, to: .tenant(tenant), source: source)
-                : "DELETE FROM dnc_tenant WHERE tenant_id = \(tenant) AND number = \(number.numeric) RETURNING 1"
-            let changed = try await connection.query(query, logger: logger).collect().count == 1
-            let scope = JSONValue.object(["destination": .string(number.e164), "changed": .bool(changed)]).jsonText
-            _ = try await connection.query("""
-                INSERT INTO audit_log (actor, action, tenant_id, scope, affected, source)
-                VALUES (\(actor), \(add ? "dnc_add" : "dnc_remove"), \(tenant), \(scope)::jsonb, 0, \(source))
-                """, logger: logger).collect()
-            return changed
-        }
-    }
-
-    /// A page of a tenant's jobs, newest first, after `before` (a job id: the previous page's cursor): a walk down the
-    /// primary key, never an offset. `limit + 1` rows are read to tell whether another page follows.
-    public func jobs(tenant: String, campaign: String?, state: JobState?, before: Int64?, limit: Int) async throws -> (jobs: [JobSnapshot], more: Bool) {
-        let rows = try await client.query("""
-            SELECT id FROM call_jobs
-            WHERE tenant_id = \(tenant) AND (\(campaign ?? "") = '' OR campaign_id = \(campaign ?? ""))
-              AND (\(state?.rawValue ?? "") = '' OR state = \(state?.rawValue ?? "")) AND id < \(before ?? Int64.max)
-            ORDER BY id DESC LIMIT \(limit + 1)
-            """, logger: logger)
-        var ids: [Int64] = []
-        for try await id in rows.decode(Int64.self) { ids.append(id) }
-        let more = ids.count > limit
-        return (try await jobs(Array(ids.prefix(limit))), more)
     }
 }

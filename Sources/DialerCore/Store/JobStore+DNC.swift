@@ -145,12 +145,16 @@ extension JobStore {
     /// Removes one number from a list; returns false when it was not there.
     @discardableResult
     public func removeDNC(_ number: PhoneNumber, from list: DNCList) async throws -> Bool {
-        let query: PostgresQuery
+        try await client.query(Self.removeDNCStatement(number, from: list), logger: logger).collect().count == 1
+    }
+
+    /// The delete of one number from a list, returning a row only when it was there. Shared by
+    /// ``removeDNC(_:from:)`` and ``changeTenantDNC(add:_:tenant:source:actor:)``.
+    static func removeDNCStatement(_ number: PhoneNumber, from list: DNCList) -> PostgresQuery {
         switch list {
-        case .global: query = "DELETE FROM dnc_global WHERE number = \(number.numeric) RETURNING 1"
-        case .tenant(let id): query = "DELETE FROM dnc_tenant WHERE tenant_id = \(id) AND number = \(number.numeric) RETURNING 1"
+        case .global: "DELETE FROM dnc_global WHERE number = \(number.numeric) RETURNING 1"
+        case .tenant(let id): "DELETE FROM dnc_tenant WHERE tenant_id = \(id) AND number = \(number.numeric) RETURNING 1"
         }
-        return try await client.query(query, logger: logger).collect().count == 1
     }
 
     /// The facts the gate reads for a number outside any job: list membership, and the tenant's state when one is named.
@@ -190,4 +194,23 @@ extension JobStore {
     /// the lists, the account and the hours decide (each job's own consent is re-checked when it is dialed).
     public static let checkedPurpose = CallPurpose.informational
     public static let checkedConsent: ConsentType? = .priorExpress
+}
+
+extension JobStore {
+    /// Adds a number to (or removes it from) a tenant's do-not-call list, with an `audit_log` row (`dnc_add`,
+    /// `dnc_remove`), in one transaction: a list that decides whether people are called changes only on the record.
+    /// - Returns: whether the list changed (false: the number was there already, or was not there).
+    public func changeTenantDNC(add: Bool, _ number: PhoneNumber, tenant: String, source: String, actor: String) async throws -> Bool {
+        try await transaction { connection, logger in
+            let query = add ? Self.addDNCStatement(number, to: .tenant(tenant), source: source)
+                : Self.removeDNCStatement(number, from: .tenant(tenant))
+            let changed = try await connection.query(query, logger: logger).collect().count == 1
+            let scope = JSONValue.object(["destination": .string(number.e164), "changed": .bool(changed)]).jsonText
+            _ = try await connection.query("""
+                INSERT INTO audit_log (actor, action, tenant_id, scope, affected, source)
+                VALUES (\(actor), \(add ? "dnc_add" : "dnc_remove"), \(tenant), \(scope)::jsonb, 0, \(source))
+                """, logger: logger).collect()
+            return changed
+        }
+    }
 }

@@ -129,3 +129,20 @@ extension JobStore {
         return sids
     }
 }
+
+extension JobStore {
+    /// A page of a tenant's jobs, newest first, after `before` (a job id: the previous page's cursor): a walk down the
+    /// primary key, never an offset. `limit + 1` rows are read to tell whether another page follows.
+    public func jobs(tenant: String, campaign: String?, state: JobState?, before: Int64?, limit: Int) async throws -> (jobs: [JobSnapshot], more: Bool) {
+        let rows = try await client.query("""
+            SELECT id FROM call_jobs
+            WHERE tenant_id = \(tenant) AND (\(campaign ?? "") = '' OR campaign_id = \(campaign ?? ""))
+              AND (\(state?.rawValue ?? "") = '' OR state = \(state?.rawValue ?? "")) AND id < \(before ?? Int64.max)
+            ORDER BY id DESC LIMIT \(limit + 1)
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        let more = ids.count > limit
+        return (try await jobs(Array(ids.prefix(limit))), more)
+    }
+}
