@@ -5,7 +5,7 @@ import Hummingbird
 import Logging
 
 /// Who may call a `/v1` route: a tenant's API key (`Authorization: Bearer opk_...`), judged and charged to its rate
-/// budget in one statement (``JobStore/authenticate(secret:scope:)``). The one owner of the contract's auth codes:
+/// budget in one statement (``JobStore/authenticate(secret:scopes:)``). The one owner of the contract's auth codes:
 /// 401 `invalid_token` (missing, not Bearer, malformed or unknown), 401 `key_revoked`, 401 `key_expired` (past its
 /// expiry or its rotation's grace), 403 `dashboard_only` (a session JWT), 403 `scope_required` (details name the scope),
 /// 429 `rate_limited` with `Retry-After` and the RateLimit headers. Keys are never logged; a log names the key's id.
@@ -19,7 +19,7 @@ struct APIAuthentication: Sendable {
         case refused(Response)
     }
 
-    func authorize(_ request: Request, scope: APIScope) async -> Outcome {
+    func authorize(_ request: Request, scopes: [APIScope]) async -> Outcome {
         guard let header = request.headers[.authorization] else {
             return .refused(Self.unauthorized(OpenPhnError(.invalidToken, "The Authorization header is missing: send Authorization: Bearer <API key>.")))
         }
@@ -37,7 +37,7 @@ struct APIAuthentication: Sendable {
         let check: KeyCheck
         do {
             let store = self.store
-            check = try await withTimeout(.seconds(5), what: "checking an API key") { try await store.authenticate(secret: token, scope: scope) }
+            check = try await withTimeout(.seconds(5), what: "checking an API key") { try await store.authenticate(secret: token, scopes: scopes) }
         } catch {
             logger.error("checking an API key failed", metadata: ["error": "\(String(reflecting: error))"])
             return .refused(Response.openPhn(OpenPhnError(.upstreamUnavailable, "The request could not be authenticated now; retry it."), status: 503))
@@ -51,8 +51,9 @@ struct APIAuthentication: Sendable {
             return .refused(Self.unauthorized(OpenPhnError(.keyExpired, "The API key has expired (or its rotation's grace period ended).")))
         case .valid(let key):
             guard key.hasScope else {
-                return .refused(Response.openPhn(OpenPhnError(.scopeRequired, "The API key lacks the scope \(scope.rawValue) this route needs.",
-                                                      details: ["scope": .string(scope.rawValue)])))
+                let names = scopes.map(\.rawValue)
+                return .refused(Response.openPhn(OpenPhnError(.scopeRequired, "The API key lacks the scope \(names.joined(separator: " or ")) this route needs.",
+                                                      details: ["scope": .string(names[0]), "any_of": .array(names.map(JSONValue.string))])))
             }
             guard key.allowed else {
                 let wait = max(1, Int(key.retryAfterSeconds.rounded(.up)))

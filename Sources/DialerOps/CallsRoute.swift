@@ -16,25 +16,19 @@ import NIOCore
 /// dial-time gate checks everything again when the call is placed.
 struct CallsRoute: Sendable {
     let store: JobStore
-    let authentication: APIAuthentication
+    let gateway: APIGateway
     let logger: Logger
-    static let maxBody = 64 * 1024
 
     func create(_ request: Request) async -> Response {
-        await authorized(request, route: "POST /v1/calls", scope: .callsWrite) { key in
+        await authorized(request, route: "POST /v1/calls", scope: .callsWrite) { key, body in
             guard key.verificationStatus == VerificationStatus.approved.rawValue else {
                 throw OpenPhnError(.verificationPending, "The account has not been approved to place calls yet.",
                                    details: ["verification_status": .string(key.verificationStatus)])
             }
-            let body = try await Self.jsonObject(request)
+            let body = try Self.jsonObject(body)
             var call = try Self.callRequest(body, tenant: key.tenantID)
-            if let header = request.headers[HTTPField.Name("Idempotency-Key")!] {
-                guard !header.isEmpty, header.count <= CallRequest.maxKeyLength else {
-                    throw OpenPhnError(.invalidRequest, "Idempotency-Key must be 1 to \(CallRequest.maxKeyLength) characters.",
-                                       details: ["field": "Idempotency-Key"])
-                }
-                call.idempotencyKey = header
-            }
+            // The gateway has checked the header; the job carries it too, so a retry after a 5xx finds the same job.
+            call.idempotencyKey = request.headers[APIGateway.idempotencyHeader]
             if let pinned = key.numbers {
                 if call.from == nil { call.from = pinned.first }
                 let from = try call.from.map { text throws(OpenPhnError) in try PhoneNumber(validating: text).e164 }
@@ -72,7 +66,7 @@ struct CallsRoute: Sendable {
     }
 
     func read(_ request: Request, id: String) async -> Response {
-        await authorized(request, route: "GET /v1/calls/{id}", scope: .callsRead) { key in
+        await authorized(request, route: "GET /v1/calls/{id}", scope: .callsRead) { key, body in
             let job = try await self.ownJob(id, tenant: key.tenantID)
             let attempts = try await store.attempts(jobID: job.id)
             var resource = Self.resource(job, shownTo: job.destination, runAt: nil)
@@ -91,7 +85,7 @@ struct CallsRoute: Sendable {
     }
 
     func cancel(_ request: Request, id: String) async -> Response {
-        await authorized(request, route: "POST /v1/calls/{id}/cancel", scope: .callsWrite) { key in
+        await authorized(request, route: "POST /v1/calls/{id}/cancel", scope: .callsWrite) { key, body in
             let job = try await self.ownJob(id, tenant: key.tenantID)
             let result = try await store.cancel(.jobs([job.id]), by: "api:\(key.id)")
             guard let after = try await store.job(job.id) else { throw OpenPhnError(.notFound, "No call has the id '\(id.prefix(40))'.") }
@@ -111,7 +105,7 @@ struct CallsRoute: Sendable {
     /// time (`limit` 1 to 200, default 50); `next_cursor` (null on the last page) fetches the next one. Keyset on the
     /// job id: the same cost on page 1,000 as on page 1.
     func list(_ request: Request) async -> Response {
-        await authorized(request, route: "GET /v1/calls", scope: .callsRead) { key in
+        await authorized(request, route: "GET /v1/calls", scope: .callsRead) { key, body in
             let query = request.uri.queryParameters
             let campaign = query.get("campaign_id").map { String($0) }
             var state: JobState?
@@ -148,8 +142,8 @@ struct CallsRoute: Sendable {
     /// there already); `DELETE /v1/dnc/{number}` takes it off (200 `{removed}`). Each is audited with the key's id. The
     /// global list is not the tenants' to change.
     func addDNC(_ request: Request) async -> Response {
-        await authorized(request, route: "POST /v1/dnc", scope: .dncWrite) { key in
-            let body = try await Self.jsonObject(request)
+        await authorized(request, route: "POST /v1/dnc", scope: .dncWrite) { key, body in
+            let body = try Self.jsonObject(body)
             for name in body.keys.sorted() where !["number", "source"].contains(name) {
                 throw OpenPhnError(.invalidRequest, "Unknown field '\(name.prefix(40))'.", details: ["field": .string(String(name.prefix(40)))])
             }
@@ -170,7 +164,7 @@ struct CallsRoute: Sendable {
     }
 
     func removeDNC(_ request: Request, number text: String) async -> Response {
-        await authorized(request, route: "DELETE /v1/dnc/{number}", scope: .dncWrite) { key in
+        await authorized(request, route: "DELETE /v1/dnc/{number}", scope: .dncWrite) { key, body in
             let number = try PhoneNumber(validating: text.removingPercentEncoding ?? text)
             let removed = try await store.changeTenantDNC(add: false, number, tenant: key.tenantID, source: "api", actor: "api:\(key.id)")
             return .json(.object(["number": .string(number.e164), "removed": .bool(removed)]), status: .ok)
@@ -185,34 +179,13 @@ struct CallsRoute: Sendable {
         return job
     }
 
-    /// Authenticates, runs `body`, and answers its errors with the contract's shape: an ``OpenPhnError`` as itself, any
-    /// other failure as 503 (safe to retry with the same Idempotency-Key), never a stack trace.
-    /// - Parameter route: the route's template, for logs (a path may hold a phone number: `DELETE /v1/dnc/+1...`).
-    private func authorized(_ request: Request, route: String, scope: APIScope, _ body: (AuthenticatedKey) async throws -> Response) async -> Response {
-        let key: AuthenticatedKey
-        switch await authentication.authorize(request, scope: scope) {
-        case .refused(let refusal): return refusal
-        case .allowed(let allowed): key = allowed
-        }
-        var response: Response
-        do {
-            response = try await body(key)
-        } catch let error as OpenPhnError {
-            response = .openPhn(error)
-        } catch {
-            logger.error("a /v1 request failed", metadata: ["key.id": "\(key.id)", "route": "\(route)", "error": "\(String(reflecting: error))"])
-            response = .openPhn(OpenPhnError(.upstreamUnavailable, "The request could not be completed now; retry it with the same Idempotency-Key."),
-                                status: 503)
-        }
-        APIAuthentication.addRateHeaders(key, to: &response)
-        return response
+    private func authorized(_ request: Request, route: String, scope: APIScope,
+                            _ body: (AuthenticatedKey, ByteBuffer) async throws -> APIReply) async -> Response {
+        await gateway.handle(request, route: route, scopes: [scope], body)
     }
 
     /// The body as a JSON object, or `invalid_request`.
-    static func jsonObject(_ request: Request) async throws -> [String: JSONValue] {
-        guard let buffer = try? await request.body.collect(upTo: maxBody) else {
-            throw OpenPhnError(.invalidRequest, "The body is larger than \(maxBody / 1024) KiB.", details: ["field": "body"])
-        }
+    static func jsonObject(_ buffer: ByteBuffer) throws(OpenPhnError) -> [String: JSONValue] {
         guard case .object(let object)? = JSONValue.parse(String(buffer: buffer)) else {
             throw OpenPhnError(.invalidRequest, "The body must be a JSON object.", details: ["field": "body"])
         }

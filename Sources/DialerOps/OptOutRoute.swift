@@ -9,25 +9,47 @@ import NIOCore
 ///
 /// Body: `{"tenant_id", "to", "source", "call_sid" (optional)}`. The number goes on the tenant's do-not-call list and
 /// its waiting jobs are cancelled, in one transaction with an `audit_log` row (``JobStore/optOut(_:actor:)``); the answer
-/// is 201 `{tenant_id, to (masked), cancelled_jobs, source}`. Authenticated by ``AgentAuthentication``; without
-/// `DIALER_AGENT_TOKEN` the route does not exist (404). Errors: 400 `invalid_request` naming the field, 400
-/// `invalid_phone`, 401 `invalid_token`, 404 `not_found` (unknown tenant), 503 when the database does not answer (retry).
+/// is 201 `{tenant_id, to (masked), cancelled_jobs, source}`.
+///
+/// Who may send it: a tenant's API key with `calls:write` or `dnc:write` (any key that places calls may report that a
+/// callee said stop: an opt-out is never refused for a narrower scope; `tenant_id` may be left out, another tenant's is
+/// 404), through ``APIGateway`` (rate budget, `Idempotency-Key`); or the platform's AI agent with `DIALER_AGENT_TOKEN`
+/// (``AgentAuthentication``), naming the tenant. Errors: 400 `invalid_request` naming the field, 400 `invalid_phone`,
+/// 401 `invalid_token`, 404 `not_found` (unknown tenant), 503 when the database does not answer (retry).
 struct OptOutRoute: Sendable {
     static let path = "/v1/opt-outs"
     /// Who `audit_log.actor` says reported it.
     static let actor = "agent"
 
     let store: JobStore
-    /// `nil`: DIALER_AGENT_TOKEN is unset and the route answers 404.
+    let gateway: APIGateway
+    /// `nil`: DIALER_AGENT_TOKEN is unset and only API keys are taken.
     let authentication: AgentAuthentication?
     let metrics: DialerMetrics
     let logger: Logger
 
     func handle(_ request: Request) async -> Response {
-        guard let authentication else {
-            // Answered like any path this server does not serve: a client learns nothing about its configuration.
-            logger.debug("opt-out refused: DIALER_AGENT_TOKEN is not set, the agent's routes are off")
-            return .openPhn(OpenPhnError(.notFound, "No such route."))
+        let bearer = request.headers[.authorization].map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" } ?? ""
+        guard let authentication, !APIKeySecret.looksLikeKey(bearer.trimmingCharacters(in: .whitespaces)) else {
+            return await gateway.handle(request, route: "POST /v1/opt-outs", scopes: [.callsWrite, .dncWrite], maxBody: 16 * 1024) { key, body in
+                let optOut: OptOutRequest
+                do { optOut = try OptOutRequest(json: String(buffer: body), keyTenant: key.tenantID) } catch {
+                    metrics.optOut(result: "refused")
+                    throw error
+                }
+                let store = self.store
+                do {
+                    let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: "api:\(key.id)") }
+                    metrics.optOut(result: "recorded", cancelled: result.cancelled)
+                    return .json(Self.resource(result), status: .created)
+                } catch let error as OpenPhnError {
+                    metrics.optOut(result: "refused")
+                    throw error
+                } catch {
+                    metrics.optOut(result: "error")
+                    throw error
+                }
+            }
         }
         if let refusal = authentication.refusal(request) {
             metrics.optOut(result: "refused")
@@ -48,10 +70,7 @@ struct OptOutRoute: Sendable {
             let store = self.store
             let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
             metrics.optOut(result: "recorded", cancelled: result.cancelled)
-            return .json(.object([
-                "tenant_id": .string(result.tenantID), "to": .string(result.destination.masked),
-                "cancelled_jobs": .number(Double(result.cancelled)), "source": .string(result.source),
-            ]), status: .created)
+            return .json(Self.resource(result), status: .created)
         } catch let error as OpenPhnError {
             metrics.optOut(result: "refused")
             return .openPhn(error)
@@ -62,5 +81,12 @@ struct OptOutRoute: Sendable {
             ])
             return .openPhn(OpenPhnError(.upstreamUnavailable, "The opt-out could not be recorded; send it again."), status: 503)
         }
+    }
+
+    static func resource(_ result: OptOutResult) -> JSONValue {
+        .object([
+            "tenant_id": .string(result.tenantID), "to": .string(result.destination.masked),
+            "cancelled_jobs": .number(Double(result.cancelled)), "source": .string(result.source),
+        ])
     }
 }

@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 
 /// The public HTTP face of `dialer serve`, behind the load balancer: Twilio's status callbacks at the path of
-/// `DIALER_STATUS_CALLBACK_URL`, the AI agent's opt-outs (`POST /v1/opt-outs`), the tenants' calls (``CallsRoute``, API keys), and `/healthz` and `/readyz` for the
+/// `DIALER_STATUS_CALLBACK_URL`, opt-outs (`POST /v1/opt-outs`: API keys, or the AI agent's token), the tenants' calls and campaigns (``CallsRoute``, ``CampaignsRoute``: API keys through ``APIGateway``), and `/healthz` and `/readyz` for the
 /// load balancer. Metrics stay on the ops server (``OpsServer``), which is not public.
 public struct PublicServer: Sendable {
     public let host: String
@@ -14,6 +14,7 @@ public struct PublicServer: Sendable {
     let route: StatusCallbackRoute
     let optOuts: OptOutRoute
     let calls: CallsRoute
+    let campaigns: CampaignsRoute
     let readiness: Readiness
     let logger: Logger
 
@@ -23,7 +24,7 @@ public struct PublicServer: Sendable {
     ///   - keys: the auth tokens Twilio signs with: the platform's (never an API key secret) and the tenants' subaccounts'.
     ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
     ///     this server.
-    ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil` turns its routes off (404).
+    ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil`: the opt-out route takes API keys only.
     public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, keys: SigningKeys, agentToken: Secret? = nil,
                 metrics: DialerMetrics,
                 readiness: Readiness, logger: Logger)
@@ -31,8 +32,11 @@ public struct PublicServer: Sendable {
         self.host = host
         self.port = port
         self.route = StatusCallbackRoute(writer: writer, callbackURL: callbackURL, keys: keys, metrics: metrics, logger: logger)
-        self.optOuts = OptOutRoute(store: store, authentication: agentToken.map(AgentAuthentication.init), metrics: metrics, logger: logger)
-        self.calls = CallsRoute(store: store, authentication: APIAuthentication(store: store, logger: logger), logger: logger)
+        let gateway = APIGateway(store: store, authentication: APIAuthentication(store: store, logger: logger), logger: logger)
+        self.optOuts = OptOutRoute(store: store, gateway: gateway, authentication: agentToken.map(AgentAuthentication.init), metrics: metrics,
+                                   logger: logger)
+        self.calls = CallsRoute(store: store, gateway: gateway, logger: logger)
+        self.campaigns = CampaignsRoute(store: store, gateway: gateway, logger: logger)
         self.readiness = readiness
         self.logger = logger
     }
@@ -55,7 +59,7 @@ public struct PublicServer: Sendable {
     /// The Hummingbird application: a `Service` for `dialer serve`'s `ServiceGroup`.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
-        let route = self.route, optOuts = self.optOuts, readiness = self.readiness, calls = self.calls
+        let route = self.route, optOuts = self.optOuts, readiness = self.readiness, calls = self.calls, campaigns = self.campaigns
         router.post(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.get(RouterPath(callbackPath)) { request, _ in await route.handle(request) }
         router.post(RouterPath(OptOutRoute.path)) { request, _ in await optOuts.handle(request) }
@@ -68,6 +72,15 @@ public struct PublicServer: Sendable {
         router.delete("/v1/dnc/:number") { request, context in await calls.removeDNC(request, number: context.parameters.get("number") ?? "") }
         router.get("/v1/calls/:id") { request, context in await calls.read(request, id: context.parameters.get("id") ?? "") }
         router.post("/v1/calls/:id/cancel") { request, context in await calls.cancel(request, id: context.parameters.get("id") ?? "") }
+        router.get("/v1/campaigns/:campaign_id") { request, context in
+            await campaigns.read(request, id: context.parameters.get("campaign_id") ?? "")
+        }
+        router.post("/v1/campaigns/:campaign_id/pause") { request, context in
+            await campaigns.pause(request, id: context.parameters.get("campaign_id") ?? "", pausing: true)
+        }
+        router.post("/v1/campaigns/:campaign_id/resume") { request, context in
+            await campaigns.pause(request, id: context.parameters.get("campaign_id") ?? "", pausing: false)
+        }
         readiness.addProbes(to: router)
         let logger = self.logger, host = self.host, path = callbackPath, optOutsOn = optOuts.authentication != nil
         return Application(
@@ -76,7 +89,7 @@ public struct PublicServer: Sendable {
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 logger.info("public server listening", metadata: [
-                    "address": "\(host):\(bound)", "status_callback_path": "\(path)", "opt_outs": "\(optOutsOn ? OptOutRoute.path : "off")",
+                    "address": "\(host):\(bound)", "status_callback_path": "\(path)", "agent_opt_outs": "\(optOutsOn ? "on" : "off")",
                 ])
                 await onListening(bound)
             },

@@ -49,6 +49,7 @@ extension CommandSetup {
             // With retention off the service logs so and waits for shutdown.
             operations.append(.init(service: RetentionService(store: store, metrics: metrics, retention: ops.retention,
                                                               interval: ops.retentionInterval, logger: logger)))
+            operations.append(.init(service: HousekeepingService(store: store, logger: logger)))
         } else {
             metrics = DialerMetrics()
         }

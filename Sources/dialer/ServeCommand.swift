@@ -50,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
                                       keys: keys, agentToken: setup.settings.agentToken, metrics: metrics, readiness: readiness, logger: logger)
             services.append(.init(service: ServeLifecycle(stats: stats)))
             services.append(.init(service: writer))
+            services.append(.init(service: HousekeepingService(store: store, logger: logger)))
             services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))
             var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(20)

@@ -100,7 +100,9 @@ struct APIKeyTests {
                 #expect(first.status == 201, "\(String(describing: first.json))")
                 let id = try #require(first.json?["id"]?.stringValue)
                 let again = try await Self.send(.POST, base + "/v1/calls", body: Self.call(), token: acme.secret, headers: [("Idempotency-Key", "k-1")])
-                #expect(again.status == 200 && again.json?["id"] == .string(id))
+                // The stored answer, as it was first sent (a replay, not a second creation).
+                #expect(again.status == 201 && again.json == first.json && again.headers.first(name: "Idempotent-Replayed") == "true")
+                #expect(first.headers.first(name: "Idempotent-Replayed") == nil)
                 let other = try await Self.send(.POST, base + "/v1/calls", body: Self.call("+14155551402"), token: acme.secret,
                                                 headers: [("Idempotency-Key", "k-1")])
                 #expect(other.status == 409 && other.code == "idempotency_conflict", "\(String(describing: other.json))")
@@ -296,10 +298,18 @@ struct APIKeyTests {
                 let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/DialerOps/OpenAPI/openapi.json")
                 #expect(answer.json == JSONValue.parse(try String(contentsOf: file, encoding: .utf8)))
                 let routes: [(String, String)] = [("post", "/v1/calls"), ("get", "/v1/calls"), ("get", "/v1/calls/{id}"), ("post", "/v1/calls/{id}/cancel"),
-                                                  ("post", "/v1/dnc"), ("delete", "/v1/dnc/{number}"), ("get", "/v1/openapi.json")]
+                                                  ("post", "/v1/dnc"), ("delete", "/v1/dnc/{number}"), ("get", "/v1/openapi.json"),
+                                                  ("get", "/v1/campaigns/{campaign_id}"), ("post", "/v1/campaigns/{campaign_id}/pause"),
+                                                  ("post", "/v1/campaigns/{campaign_id}/resume"), ("post", "/v1/opt-outs")]
                 guard case .object(let paths)? = answer.json?["paths"] else { Issue.record("no paths"); return }
                 #expect(Set(paths.keys) == Set(routes.map(\.1)))
                 for (method, path) in routes { #expect(answer.json?["paths"]?[path]?[method] != nil, "\(method) \(path)") }
+                // Every POST documents the Idempotency-Key and its 409.
+                for (method, path) in routes where method == "post" {
+                    let operation = answer.json?["paths"]?[path]?["post"]
+                    #expect(operation?["parameters"]?.arrayValue?.contains(.object(["$ref": "#/components/parameters/IdempotencyKey"])) == true, "\(path)")
+                    #expect(operation?["responses"]?["409"] != nil, "\(path)")
+                }
                 let codes = answer.json?["components"]?["schemas"]?["Error"]?["properties"]?["error"]?["enum"]
                 #expect(codes == .array(ErrorCode.allCases.map { .string($0.rawValue) }))
                 #expect(answer.json?["components"]?["schemas"]?["State"]?["enum"] == .array(JobState.allCases.map { .string($0.rawValue) }))
@@ -343,15 +353,15 @@ struct APIKeyTests {
             #expect(next["replaces"]?["status"] == "rotating")
             let grace = try await store.scalar("SELECT round(extract(epoch FROM grace_ends_at - now()))::bigint FROM api_keys WHERE id = \(id)")
             #expect((800...900).contains(grace), "\(grace)")
-            guard case .valid = try await store.authenticate(secret: secret, scope: .callsRead) else { Issue.record("old key refused in its grace"); return }
+            guard case .valid = try await store.authenticate(secret: secret, scopes: [.callsRead]) else { Issue.record("old key refused in its grace"); return }
             // Once the grace has passed (moved back here, rather than waiting 15 minutes), the old key is expired.
             _ = try await store.client.query("UPDATE api_keys SET grace_ends_at = now() - interval '1 second' WHERE id = \(id)", logger: store.logger).collect()
-            #expect(try await store.authenticate(secret: secret, scope: .callsRead) == .expired)
-            guard case .valid = try await store.authenticate(secret: newSecret, scope: .callsRead) else { Issue.record("new key refused"); return }
+            #expect(try await store.authenticate(secret: secret, scopes: [.callsRead]) == .expired)
+            guard case .valid = try await store.authenticate(secret: newSecret, scopes: [.callsRead]) else { Issue.record("new key refused"); return }
             let newID = try #require(next["id"]?.stringValue)
             let revoked = try await TestProcess.run(["keys", "revoke", newID], environment: env)
             #expect(revoked.status == 0, "\(revoked.stderr)")
-            #expect(try await store.authenticate(secret: newSecret, scope: .callsRead) == .revoked)
+            #expect(try await store.authenticate(secret: newSecret, scopes: [.callsRead]) == .revoked)
             let unknown = try await TestProcess.run(["keys", "revoke", "key_nope", "--json"], environment: env)
             #expect(unknown.status != 0 && JSONValue.parse(unknown.stdout)?["error"] == "not_found")
         }

@@ -134,7 +134,7 @@ struct OptOutTests {
         return env
     }
 
-    @Test("POST /v1/opt-outs on dialer serve: 404 without DIALER_AGENT_TOKEN, 401 without or with a wrong token, 400 for a bad body, 201 when recorded")
+    @Test("POST /v1/opt-outs on dialer serve: API keys only without DIALER_AGENT_TOKEN (the agent token is then 401), 401 without or with a wrong token, 400 for a bad body, 201 when recorded")
     func serveRoute() async throws {
         try await TestDatabase.withStore { store, schema in
             try await Fixture.tenant(store, id: "acme")
@@ -144,10 +144,10 @@ struct OptOutTests {
             let sid = "CA" + String(repeating: "0f", count: 16)
             let good = #"{"tenant_id": "acme", "to": "\#(Self.number)", "source": "agent: callee said stop", "call_sid": "\#(sid)"}"#
 
-            // Without the setting the route does not exist.
+            // Without the setting the route takes tenants' API keys only.
             let (off, offBase) = try await TestProcess.serve(environment: try Self.serveEnvironment(schema: schema, token: nil))
             let missing = try await Self.post(offBase + "/v1/opt-outs", body: good, token: Self.agentToken)
-            #expect(missing.status == 404 && missing.json?["error"] == "not_found", "\(String(describing: missing.json))")
+            #expect(missing.status == 401 && missing.json?["error"] == "invalid_token", "\(String(describing: missing.json))")
             off.terminate()
             #expect(await off.exitStatus() == 0)
 

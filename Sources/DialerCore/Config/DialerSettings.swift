@@ -66,7 +66,7 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_RETENTION_DAYS", "finished jobs and their attempts older than this are pruned by the running worker (default 90; 0 turns it off). call_attempts is the dial-time compliance record: archive it first if you must keep it longer"),
         ("DIALER_RETENTION_INTERVAL_SECONDS", "how often the worker prunes (default 300; one process of the fleet at a time)"),
         ("DIALER_METRICS_REFRESH_SECONDS", "how often queue depth gauges are read from the database (default 15)"),
-        ("DIALER_AGENT_TOKEN", "bearer token of the AI agent for `dialer serve`'s POST /v1/opt-outs (in-call opt-outs), at least 16 characters; unset: the route answers 404. Never logged"),
+        ("DIALER_AGENT_TOKEN", "bearer token of the AI agent for `dialer serve`'s POST /v1/opt-outs (in-call opt-outs), at least 16 characters; unset: the route takes tenants' API keys only. Never logged"),
         ("DIALER_GATE_TIME", "demos and tests only: evaluate calling hours as if the clock had been this ISO-8601 instant at start; refused unless TWILIO_BASE_URL is loopback"),
     ]
 

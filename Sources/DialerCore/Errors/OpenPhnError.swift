@@ -81,7 +81,8 @@ public struct OpenPhnError: Error, Sendable, Hashable, Codable, CustomStringConv
     }
 
     /// The contract's JSON object, keys sorted.
-    public var jsonText: String { JSONValue.object(["error": .string(error.rawValue), "message": .string(message), "details": .object(details)]).jsonText }
+    public var json: JSONValue { .object(["error": .string(error.rawValue), "message": .string(message), "details": .object(details)]) }
+    public var jsonText: String { json.jsonText }
 
     public var description: String { "\(error.rawValue): \(message)" }
 

@@ -48,8 +48,10 @@ public struct OptOutRequest: Sendable, Hashable {
     }
 
     /// Reads the JSON body of `POST /v1/opt-outs`: `{"tenant_id", "to", "source", "call_sid" (optional)}`.
+    /// - Parameter keyTenant: the tenant of the API key that sent it: `tenant_id` may then be left out, and another
+    ///   tenant's id is `not_found` (as for any of another tenant's resources).
     /// - Throws: `invalid_request` naming the missing or mistyped field (`body` when the text is not a JSON object).
-    public init(json text: String) throws(OpenPhnError) {
+    public init(json text: String, keyTenant: String? = nil) throws(OpenPhnError) {
         guard case .object(let body)? = JSONValue.parse(text) else {
             throw Self.invalid("body", "must be a JSON object with tenant_id, to and source.", .fields)
         }
@@ -62,7 +64,18 @@ public struct OptOutRequest: Sendable, Hashable {
             default: throw Self.invalid(field, "must be a string.", .fields)
             }
         }
-        let tenantID = try string("tenant_id")!, to = try string("to")!, source = try string("source")!
+        for name in body.keys.sorted() where !["tenant_id", "to", "source", "call_sid"].contains(name) {
+            throw Self.invalid(String(name.prefix(40)), "is not a field of an opt-out.", .fields)
+        }
+        let tenantID: String
+        if let keyTenant {
+            let named = try string("tenant_id", required: false)
+            guard named == nil || named == keyTenant else { throw OpenPhnError(.notFound, "No such tenant.", details: ["field": "tenant_id"]) }
+            tenantID = keyTenant
+        } else {
+            tenantID = try string("tenant_id")!
+        }
+        let to = try string("to")!, source = try string("source")!
         try self.init(tenantID: tenantID, to: to, source: source, callSID: try string("call_sid", required: false))
     }
 

@@ -106,7 +106,7 @@ public struct APIKeyRequest: Sendable, Hashable {
     }
 }
 
-/// The key a `/v1` request presented, as the database judged it in one statement (``JobStore/authenticate(secret:scope:)``).
+/// The key a `/v1` request presented, as the database judged it in one statement (``JobStore/authenticate(secret:scopes:)``).
 public enum KeyCheck: Sendable, Hashable {
     /// No key has this secret.
     case unknown
@@ -225,15 +225,15 @@ extension JobStore {
         }
     }
 
-    /// Judges a presented key for a request needing `scope`, and charges the request to the key's rate budget (GCRA,
+    /// Judges a presented key for a request needing one of `scopes`, and charges the request to the key's rate budget (GCRA,
     /// shared by every `dialer serve` through this row) when the key is usable and has the scope: one statement.
-    public func authenticate(secret: String, scope: APIScope) async throws -> KeyCheck {
+    public func authenticate(secret: String, scopes: [APIScope]) async throws -> KeyCheck {
         guard let digest = APIKeySecret.digest(ofPresented: secret) else { return .unknown }
         let rows = try await client.query("""
             WITH k AS (
                 SELECT k.id, k.revoked_at IS NOT NULL AS revoked,
                        (k.expires_at IS NOT NULL AND k.expires_at <= now()) OR (k.grace_ends_at IS NOT NULL AND k.grace_ends_at <= now()) AS expired,
-                       \(scope.rawValue) = ANY(k.scopes) AS has_scope,
+                       k.scopes && \(scopes.map(\.rawValue))::text[] AS has_scope,
                        greatest(coalesce(k.rate_tat, now()), now()) + make_interval(secs => 1.0 / k.rate_per_second) AS next_tat,
                        k.burst / k.rate_per_second AS window_seconds
                 FROM api_keys k WHERE k.secret_sha256 = \(ByteBuffer(bytes: digest))

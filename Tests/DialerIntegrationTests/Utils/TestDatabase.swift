@@ -82,9 +82,9 @@ enum Fixture {
     /// without consent, enqueue one with consent and take it away with ``consent(_:_:purpose:type:)``).
     static func request(
         _ to: String, tenant: String = "acme", key: String? = nil, maxAttempts: Int = 4, objective: String = "Confirm the appointment",
-        purpose: CallPurpose = .informational, consent: ConsentType? = .priorExpress
+        purpose: CallPurpose = .informational, consent: ConsentType? = .priorExpress, campaign: String? = nil
     ) throws -> ValidatedCallRequest {
-        try CallRequest(tenantID: tenant, to: to, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key, purpose: purpose,
+        try CallRequest(tenantID: tenant, to: to, campaignID: campaign, objective: objective, maxAttempts: maxAttempts, idempotencyKey: key, purpose: purpose,
                         consentType: consent, consentAt: consentAt, consentSource: consentSource).validated()
     }
 
