@@ -39,7 +39,7 @@ struct OptOutRoute: Sendable {
                 }
                 let store = self.store
                 do {
-                    let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: "api:\(key.id)") }
+                    let result = try await withTimeout(.seconds(15), what: "recording an opt-out") { try await store.optOut(optOut, actor: "api:\(key.id)") }
                     metrics.optOut(result: "recorded", cancelled: result.cancelled)
                     return .json(Self.resource(result), status: .created)
                 } catch let error as OpenPhnError {
@@ -68,7 +68,7 @@ struct OptOutRoute: Sendable {
         }
         do {
             let store = self.store
-            let result = try await withTimeout(.seconds(5), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
+            let result = try await withTimeout(.seconds(15), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
             metrics.optOut(result: "recorded", cancelled: result.cancelled)
             return .json(Self.resource(result), status: .created)
         } catch let error as OpenPhnError {
