@@ -29,7 +29,7 @@ struct APIKeyTests {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         return Answer(status: Int(response.status.code), json: JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 20))),
                       headers: response.headers)
     }

@@ -106,7 +106,7 @@ struct CallsPerSecondTests {
         var request = HTTPClientRequest(url: baseURL + "/_fake/config")
         request.method = .POST
         request.body = .bytes(.init(string: json))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         #expect(response.status.code == 200)
     }
 

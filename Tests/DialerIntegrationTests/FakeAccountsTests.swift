@@ -29,7 +29,7 @@ struct FakeAccountsTests {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         return Answer(status: Int(response.status.code), body: JSONValue.parse(text))
     }
@@ -59,7 +59,7 @@ struct FakeAccountsTests {
             var request = HTTPClientRequest(url: baseURL + "/_fake/accounts")
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: #"{"sid": "\#(Self.stranger)", "numbers": ["+14155550999"]}"#))
-            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(5)).status == .ok)
+            #expect(try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout).status == .ok)
             #expect(try await Self.create(baseURL, account: Self.stranger, ["From": "+14155550999"]).status == 201)
             #expect(try await Self.create(baseURL, ["From": "+14155550999"]).code == 21210)
             #expect(try await Self.create(baseURL, account: Self.stranger).code == 21210)
@@ -141,7 +141,7 @@ struct FakeAccountsTests {
                 var request = HTTPClientRequest(url: baseURL + "/_fake/accounts")
                 request.method = .POST
                 request.body = .bytes(ByteBuffer(string: #"{"sid": "\#(added)", "numbers": ["+14155550300"], "auth_token": "\#(addedToken)"}"#))
-                #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(5)).status == .ok)
+                #expect(try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout).status == .ok)
                 let cases = [(Fixture.subaccount, Fixture.caller, Fixture.password), (Self.tokenAccount, Self.tokenCaller, Self.ownToken),
                              (added, "+14155550300", addedToken)]
                 for (i, (account, caller, _)) in cases.enumerated() {

@@ -22,7 +22,7 @@ struct FakeCallResourceTests {
                 request.body = .bytes(ByteBuffer(string: FormEncoding.encode([
                     ("To", "+14155552671"), ("From", Fixture.caller), ("Url", "http://127.0.0.1:9/agent"),
                 ])))
-                let response = try await http.execute(request, timeout: .seconds(10))
+                let response = try await http.execute(request, timeout: TestServer.clientTimeout)
                 let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
                 #expect(response.status.code == 201)
                 let requestID = try #require(response.headers.first(name: "Twilio-Request-Id"))

@@ -15,7 +15,7 @@ import Testing
 @Suite("Observability: metrics, health, logs")
 struct ObservabilityTests {
     static func get(_ url: String) async throws -> (status: Int, body: String, contentType: String?) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: TestServer.clientTimeout)
         let body = try await response.body.collect(upTo: 4 << 20)
         return (Int(response.status.code), String(buffer: body), response.headers.first(name: "content-type"))
     }

@@ -121,7 +121,7 @@ struct OptOutTests {
         request.headers.add(name: "Content-Type", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         return (Int(response.status.code), JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 16))),
                 response.headers.first(name: "WWW-Authenticate"))
     }

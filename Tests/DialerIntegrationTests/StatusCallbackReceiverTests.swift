@@ -65,7 +65,7 @@ struct StatusCallbackReceiverTests {
             request.headers.add(name: "X-Twilio-Signature", value: TwilioSignature.signature(url: signedURL, parameters: fields, authToken: token))
         }
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
     }
 
@@ -281,7 +281,7 @@ struct ServeCommandTests {
             // The callback path is served (and refuses an unsigned request).
             var request = HTTPClientRequest(url: base + "/twilio/status")
             request.method = .POST
-            #expect(Int(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code) == 403)
+            #expect(Int(try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout).status.code) == 403)
             serve.terminate()
             #expect(await serve.exitStatus() == 0)
         }

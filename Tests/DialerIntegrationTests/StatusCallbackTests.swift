@@ -194,7 +194,7 @@ struct StatusCallbackTests {
         request.headers.add(name: "Authorization", value: "Basic " + Data("\(Fixture.username):\(Fixture.password)".utf8).base64EncodedString())
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields + [("From", Fixture.caller), ("Url", "http://127.0.0.1:9/agent")])))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         let body = try await response.body.collect(upTo: 64 * 1024)
         try #require(response.status.code == 201, "\(String(buffer: body))")
         return try #require(JSONValue.parse(String(buffer: body))?["sid"]?.stringValue)
@@ -204,7 +204,7 @@ struct StatusCallbackTests {
     static func fetchCall(_ baseURL: String, sid: String) async throws -> JSONValue {
         var request = HTTPClientRequest(url: "\(baseURL)/2010-04-01/Accounts/\(Fixture.subaccount)/Calls/\(sid).json")
         request.headers.add(name: "Authorization", value: "Basic " + Data("\(Fixture.username):\(Fixture.password)".utf8).base64EncodedString())
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
         let body = String(buffer: try await response.body.collect(upTo: 64 * 1024))
         try #require(response.status.code == 200, "\(body)")
         return try #require(JSONValue.parse(body))

@@ -40,7 +40,7 @@ struct TwilioLibraryTests {
         var script = HTTPClientRequest(url: base + "/_fake/script")
         script.method = .POST
         script.body = .bytes(ByteBuffer(string: #"{"to": "\#(to)", "outcome": {"status": "completed", "duration_seconds": 30, "answered_by": "human"}}"#))
-        #expect(try await HTTPClient.shared.execute(script, timeout: .seconds(5)).status == .ok)
+        #expect(try await HTTPClient.shared.execute(script, timeout: TestServer.clientTimeout).status == .ok)
         var sids: [String] = []
         for _ in 0..<3 {
             let created = try await FakeAccountsTests.create(base, account: account, ["To": to, "From": caller, "MachineDetection": "Enable"],

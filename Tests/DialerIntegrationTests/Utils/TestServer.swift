@@ -1,4 +1,5 @@
 import DialerOps
+import NIOCore
 import FakeTwilio
 import ServiceLifecycle
 
@@ -50,4 +51,11 @@ extension OpsServer {
     func withRunning<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         try await TestServer.withRunning(host: host, { application(onListening: $0) }, body)
     }
+}
+
+extension TestServer {
+    /// How long a test's HTTP request to a local server may take. No test asserts a wall-clock time, so this only
+    /// separates a hang from a slow answer: the full suite runs its tests in parallel on two cores, and an answer that
+    /// takes 2 ms alone has taken more than 10 s there (a CI run failed so on a /v1 POST).
+    static let clientTimeout: TimeAmount = .seconds(60)
 }
