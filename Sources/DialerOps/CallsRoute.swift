@@ -21,40 +21,14 @@ struct CallsRoute: Sendable {
 
     func create(_ request: Request) async -> Response {
         await authorized(request, route: "POST /v1/calls", scope: .callsWrite) { key, body in
-            guard key.verificationStatus == VerificationStatus.approved.rawValue else {
-                throw OpenPhnError(.verificationPending, "The account has not been approved to place calls yet.",
-                                   details: ["verification_status": .string(key.verificationStatus)])
-            }
-            let body = try Self.jsonObject(body)
-            var call = try Self.callRequest(body, tenant: key.tenantID)
-            // The gateway has checked the header; the job carries it too, so a retry after a 5xx finds the same job.
-            call.idempotencyKey = request.headers[APIGateway.idempotencyHeader]
-            if let pinned = key.numbers {
-                if call.from == nil { call.from = pinned.first }
-                let from = try call.from.map { text throws(OpenPhnError) in try PhoneNumber(validating: text).e164 }
-                guard let from, pinned.contains(from) else {
-                    throw OpenPhnError(.numberNotAllowed, "This API key may not place calls from that number.", details: ["field": "from"])
-                }
-            }
-            let validated = try call.validated()
+            try Self.requireApproved(key)
+            let validated = try Self.validated(try Self.jsonObject(body), key: key, idempotencyKey: request.headers[APIGateway.idempotencyHeader])
             let now = Date()
             let facts = try await store.checkFacts(validated.destination, tenant: key.tenantID)
-            var nextAllowedAt: Date?
-            let decision = DialGate().decide(facts, at: now)
-            switch decision.verdict {
-            case .allow: break
-            case .block:
-                if let error = decision.error { throw error }
-            case .deferred(let until):
-                if let expires = validated.request.expiresAt, until >= expires {
-                    throw OpenPhnError(.callHoursViolation, "No legal calling window for this number opens before expires_at.",
-                                       details: ["next_allowed_at": .string(DialGate.iso(until)), "expires_at": .string(DialGate.iso(expires))])
-                }
-                nextAllowedAt = until
-            }
+            let nextAllowedAt = try Self.admit(validated, facts: facts, at: now)
             let result = try await store.enqueue([validated])[0]
             guard let job = try await store.job(result.jobID) else { throw OpenPhnError(.notFound, "The call was not found.") }
-            var resource = Self.resource(job, shownTo: call.to, runAt: validated.request.runAt ?? now)
+            var resource = Self.resource(job, shownTo: validated.request.to, runAt: validated.request.runAt ?? now)
             if let nextAllowedAt, case .object(var fields) = resource {
                 fields["next_allowed_at"] = .string(DialGate.iso(nextAllowedAt))
                 resource = .object(fields)
@@ -168,6 +142,58 @@ struct CallsRoute: Sendable {
             let number = try PhoneNumber(validating: text.removingPercentEncoding ?? text)
             let removed = try await store.changeTenantDNC(add: false, number, tenant: key.tenantID, source: "api", actor: "api:\(key.id)")
             return .json(.object(["number": .string(number.e164), "removed": .bool(removed)]), status: .ok)
+        }
+    }
+
+    /// 403 `verification_pending` unless the key's tenant may place calls.
+    static func requireApproved(_ key: AuthenticatedKey) throws(OpenPhnError) {
+        guard key.verificationStatus == VerificationStatus.approved.rawValue else {
+            throw OpenPhnError(.verificationPending, "The account has not been approved to place calls yet.",
+                               details: ["verification_status": .string(key.verificationStatus)])
+        }
+    }
+
+    /// One call of a request body, checked: its fields, the key's pinned numbers (a pinned key without `from` uses its
+    /// first number), and the request's rules (``CallRequest/validated()``). `campaign`, when set, is the campaign of
+    /// the route, which a body may repeat but not contradict.
+    static func validated(_ body: [String: JSONValue], key: AuthenticatedKey, idempotencyKey: String?, campaign: String? = nil)
+        throws(OpenPhnError) -> ValidatedCallRequest
+    {
+        var call = try callRequest(body, tenant: key.tenantID)
+        if let campaign {
+            guard call.campaignID == nil || call.campaignID == campaign else {
+                throw OpenPhnError(.invalidRequest, "campaign_id differs from the campaign of the path.", details: ["field": "campaign_id"])
+            }
+            call.campaignID = campaign
+        }
+        // The job carries the key too, so a retry after a 5xx finds the same job.
+        call.idempotencyKey = idempotencyKey
+        if let pinned = key.numbers {
+            if call.from == nil { call.from = pinned.first }
+            let from = try call.from.map { text throws(OpenPhnError) in try PhoneNumber(validating: text).e164 }
+            guard let from, pinned.contains(from) else {
+                throw OpenPhnError(.numberNotAllowed, "This API key may not place calls from that number.", details: ["field": "from"])
+            }
+        }
+        return try call.validated()
+    }
+
+    /// The call as the dial-time gate would decide it now, from `facts`: a refusal is thrown (`dnc_blocked`,
+    /// `no_active_number`, ...; `call_hours_violation` when no legal window opens before `expires_at`); a call the
+    /// hours defer returns when it may first be dialed, `nil` when it may be dialed now.
+    static func admit(_ validated: ValidatedCallRequest, facts: ClaimedCall, at now: Date) throws(OpenPhnError) -> Date? {
+        let decision = DialGate().decide(facts, at: now)
+        switch decision.verdict {
+        case .allow: return nil
+        case .block:
+            if let error = decision.error { throw error }
+            return nil
+        case .deferred(let until):
+            if let expires = validated.request.expiresAt, until >= expires {
+                throw OpenPhnError(.callHoursViolation, "No legal calling window for this number opens before expires_at.",
+                                   details: ["next_allowed_at": .string(DialGate.iso(until)), "expires_at": .string(DialGate.iso(expires))])
+            }
+            return until
         }
     }
 

@@ -75,6 +75,9 @@ public struct PublicServer: Sendable {
         router.get("/v1/campaigns/:campaign_id") { request, context in
             await campaigns.read(request, id: context.parameters.get("campaign_id") ?? "")
         }
+        router.post("/v1/campaigns/:campaign_id/calls") { request, context in
+            await calls.createMany(request, campaign: context.parameters.get("campaign_id") ?? "")
+        }
         router.post("/v1/campaigns/:campaign_id/pause") { request, context in
             await campaigns.pause(request, id: context.parameters.get("campaign_id") ?? "", pausing: true)
         }

@@ -20,7 +20,8 @@ struct APIKeyTests {
         var code: String? { json?["error"]?.stringValue }
     }
 
-    static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, token: String?, headers: [(String, String)] = []) async throws -> Answer {
+    static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, token: String?, headers: [(String, String)] = [],
+                     timeout: TimeAmount = TestServer.clientTimeout) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: token.contains(" ") ? token : "Bearer \(token)") }
@@ -29,8 +30,8 @@ struct APIKeyTests {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: TestServer.clientTimeout)
-        return Answer(status: Int(response.status.code), json: JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 20))),
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        return Answer(status: Int(response.status.code), json: JSONValue.parse(String(buffer: try await response.body.collect(upTo: 1 << 24))),
                       headers: response.headers)
     }
 
@@ -300,7 +301,8 @@ struct APIKeyTests {
                 let routes: [(String, String)] = [("post", "/v1/calls"), ("get", "/v1/calls"), ("get", "/v1/calls/{id}"), ("post", "/v1/calls/{id}/cancel"),
                                                   ("post", "/v1/dnc"), ("delete", "/v1/dnc/{number}"), ("get", "/v1/openapi.json"),
                                                   ("get", "/v1/campaigns/{campaign_id}"), ("post", "/v1/campaigns/{campaign_id}/pause"),
-                                                  ("post", "/v1/campaigns/{campaign_id}/resume"), ("post", "/v1/opt-outs")]
+                                                  ("post", "/v1/campaigns/{campaign_id}/resume"), ("post", "/v1/campaigns/{campaign_id}/calls"),
+                                                  ("post", "/v1/opt-outs")]
                 guard case .object(let paths)? = answer.json?["paths"] else { Issue.record("no paths"); return }
                 #expect(Set(paths.keys) == Set(routes.map(\.1)))
                 for (method, path) in routes { #expect(answer.json?["paths"]?[path]?[method] != nil, "\(method) \(path)") }

@@ -29,6 +29,13 @@ extension JobStore {
         return Array(hash.finalize())
     }
 
+    /// The key the job of one call of a bulk request carries: the request's `Idempotency-Key` (hashed, so a key of any
+    /// length fits) and the call's index in it. A retry of the request finds the jobs the first one made.
+    public static func rowIdempotencyKey(_ header: String, index: Int) -> String {
+        let digest = SHA256.hash(data: Array(header.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "bulk:\(digest):\(index)"
+    }
+
     /// Claims `key` for this request, or says why not: one statement.
     public func beginIdempotent(tenant: String, key: String, request hash: [UInt8], keyID: String) async throws -> IdempotentStart {
         let digest = ByteBuffer(bytes: hash)
