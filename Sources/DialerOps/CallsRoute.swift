@@ -81,7 +81,7 @@ struct CallsRoute: Sendable {
     func list(_ request: Request) async -> Response {
         await authorized(request, route: "GET /v1/calls", scope: .callsRead) { key, body in
             let query = request.uri.queryParameters
-            let campaign = query.get("campaign_id").map { String($0) }
+            let campaign = try query.get("campaign_id").map { text throws(OpenPhnError) in try CampaignsRoute.campaignID(String(text), percentEncoded: false) }
             var state: JobState?
             if let text = query.get("state") {
                 guard let parsed = JobState(rawValue: String(text)) else {
@@ -159,6 +159,7 @@ struct CallsRoute: Sendable {
     static func validated(_ body: [String: JSONValue], key: AuthenticatedKey, idempotencyKey: String?, campaign: String? = nil)
         throws(OpenPhnError) -> ValidatedCallRequest
     {
+        try refuseNUL(.object(body))
         var call = try callRequest(body, tenant: key.tenantID)
         if let campaign {
             guard call.campaignID == nil || call.campaignID == campaign else {
@@ -210,12 +211,23 @@ struct CallsRoute: Sendable {
         await gateway.handle(request, route: route, scopes: [scope], body)
     }
 
-    /// The body as a JSON object, or `invalid_request`.
-    static func jsonObject(_ buffer: ByteBuffer) throws(OpenPhnError) -> [String: JSONValue] {
+    /// The body as a JSON object, or `invalid_request` (also for text holding U+0000, which no column can store; a bulk
+    /// body checks each call on its own instead, so one such call is one bad call).
+    static func jsonObject(_ buffer: ByteBuffer, checkingText: Bool = true) throws(OpenPhnError) -> [String: JSONValue] {
         guard case .object(let object)? = JSONValue.parse(String(buffer: buffer)) else {
             throw OpenPhnError(.invalidRequest, "The body must be a JSON object.", details: ["field": "body"])
         }
+        if checkingText { try refuseNUL(.object(object)) }
         return object
+    }
+
+    /// `invalid_request` naming the first field whose text holds U+0000.
+    static func refuseNUL(_ value: JSONValue) throws(OpenPhnError) {
+        if let path = value.firstNULPath {
+            let field = path.isEmpty ? "body" : String(path.prefix(80))
+            throw OpenPhnError(.invalidRequest, "\(field) holds the NUL character (U+0000), which text here may not contain.",
+                               details: ["field": .string(field)])
+        }
     }
 
     /// A call request from a `POST /v1/calls` body: every field checked for its type, unknown fields refused.

@@ -95,7 +95,7 @@ extension CallsRoute {
 
     /// The calls of a bulk body and its `skip_invalid`, or `invalid_request` naming what is wrong.
     static func bulkBody(_ buffer: ByteBuffer) throws(OpenPhnError) -> (calls: [JSONValue], skipInvalid: Bool) {
-        let body = try jsonObject(buffer)
+        let body = try jsonObject(buffer, checkingText: false)
         for name in body.keys.sorted() where !["calls", "skip_invalid"].contains(name) {
             throw OpenPhnError(.invalidRequest, "Unknown field '\(name.prefix(40))'.", details: ["field": .string(String(name.prefix(40)))])
         }

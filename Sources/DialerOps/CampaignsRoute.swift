@@ -62,10 +62,11 @@ struct CampaignsRoute: Sendable {
         }
     }
 
-    static func campaignID(_ text: String) throws(OpenPhnError) -> String {
-        let id = text.removingPercentEncoding ?? text
-        guard !id.isEmpty, id.count <= 128 else {
-            throw OpenPhnError(.invalidRequest, "campaign_id must be 1 to 128 characters.", details: ["field": "campaign_id"])
+    /// A campaign id from a path segment (still percent-encoded) or a query parameter (decoded already).
+    static func campaignID(_ text: String, percentEncoded: Bool = true) throws(OpenPhnError) -> String {
+        let id = percentEncoded ? text.removingPercentEncoding ?? text : text
+        guard !id.isEmpty, id.count <= 128, !id.utf8.contains(0) else {
+            throw OpenPhnError(.invalidRequest, "campaign_id must be 1 to 128 characters, without NUL.", details: ["field": "campaign_id"])
         }
         return id
     }

@@ -101,7 +101,7 @@ struct BulkCallsAPITests {
         }
     }
 
-    @Test("limits: no calls, 10,001 calls, a body over 16 MiB, an unknown field, a bad skip_invalid, a call not an object, a long campaign id")
+    @Test("limits: no calls, 10,001 calls, a body over 16 MiB, an unknown field, a bad skip_invalid, a call not an object, a long campaign id, text holding U+0000")
     func limits() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
@@ -122,6 +122,20 @@ struct BulkCallsAPITests {
                     #expect(answer.status == status && answer.code == "invalid_request", "\(body.prefix(80)): \(String(describing: answer.json))")
                     #expect(answer.json?["details"]?["field"] == field.map(JSONValue.string), "\(body.prefix(80))")
                 }
+                // U+0000, which PostgreSQL's text cannot hold: the client's error, named, never a 503.
+                let nul = try await API.send(.POST, base + "/v1/calls", body: API.call(extra: #", "campaign_id": "a\u0000b""#), token: key.secret)
+                #expect(nul.status == 400 && nul.code == "invalid_request" && nul.json?["details"]?["field"] == "campaign_id",
+                        "\(String(describing: nul.json))")
+                let nulRows = try await API.send(.POST, url, body: Self.body([API.call("+14155551741"),
+                                                                               #"{"to": "+14155551742", "objective": "x\u0000"}"#], skipInvalid: true),
+                                                 token: key.secret)
+                #expect(nulRows.status == 201 && Self.indices(nulRows.json?["errors"]) == [1] && nulRows.json?["created"] == 1,
+                        "\(String(describing: nulRows.json))")
+                let nulQuery = try await API.send(.GET, base + "/v1/calls?campaign_id=a%00b", token: key.secret)
+                #expect(nulQuery.status == 400 && nulQuery.json?["details"]?["field"] == "campaign_id")
+                let nulPath = try await API.send(.GET, base + "/v1/campaigns/a%00b", token: key.secret)
+                #expect(nulPath.status == 400 && nulPath.json?["details"]?["field"] == "campaign_id")
+                try await store.client.query("DELETE FROM call_jobs", logger: store.logger)
                 let notObject = try await API.send(.POST, url, body: Self.body(["7", API.call()]), token: key.secret)
                 #expect(notObject.status == 422 && Self.indices(notObject.json?["details"]?["errors"]) == [0])
                 #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 0)

@@ -145,7 +145,9 @@ public struct CallRequest: Sendable, Hashable {
     ///     `consent_at` after it (consent is evidence of the past).
     ///   - naming: whether messages name the fields or the command line's flags.
     public func validated(now: Date = Date(), naming: Naming = .fields) throws(OpenPhnError) -> ValidatedCallRequest {
-        guard !tenantID.isEmpty, tenantID.count <= 128 else { throw invalid(.tenantID, "is required (at most 128 characters).", naming) }
+        guard !tenantID.isEmpty, tenantID.count <= 128, !tenantID.utf8.contains(0) else {
+            throw invalid(.tenantID, "is required (at most 128 characters, no NUL).", naming)
+        }
         let destination: PhoneNumber
         do {
             destination = try PhoneNumber(validating: to)
@@ -169,6 +171,16 @@ public struct CallRequest: Sendable, Hashable {
     @discardableResult
     public func validateDefaults(now: Date = Date(), naming: Naming = .fields) throws(OpenPhnError) -> PhoneNumber? {
         var caller: PhoneNumber?
+        // PostgreSQL's text and jsonb cannot store U+0000: a value holding it is the caller's error, not a failed insert.
+        let texts: [(Field, String?)] = [(.objective, objective), (.campaignID, campaignID), (.idempotencyKey, idempotencyKey),
+                                         (.consentSource, consentSource)]
+        for case let (field, text?) in texts where text.utf8.contains(0) {
+            throw invalid(field, "holds the NUL character (U+0000), which it may not contain.", naming)
+        }
+        if outcomeSchema.firstNULPath != nil {
+            throw OpenPhnError(.outcomeSchemaInvalid, "\(naming.name(.outcomeSchema)) holds the NUL character (U+0000), which it may not contain.",
+                               details: naming.details(.outcomeSchema))
+        }
         if let from {
             do { caller = try PhoneNumber(validating: from) } catch { throw error.merging(naming.details(.from)) }
         }

@@ -105,6 +105,29 @@ public enum JSONValue: Sendable, Hashable, Codable {
         out += "\""
     }
 
+    /// Where the first string or key holding U+0000 is (`calls[3].consent.source`), or `nil`. PostgreSQL's text and
+    /// jsonb cannot store that character: a value holding it is refused as the client's error before it gets there.
+    public var firstNULPath: String? { Self.nulPath(self, at: "") }
+
+    private static func nulPath(_ value: JSONValue, at path: String) -> String? {
+        switch value {
+        case .string(let text): return text.utf8.contains(0) ? path : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = nulPath(item, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let fields):
+            for (key, item) in fields.sorted(by: { $0.key < $1.key }) {
+                let child = path.isEmpty ? key : "\(path).\(key)"
+                if key.utf8.contains(0) { return child }
+                if let found = nulPath(item, at: child) { return found }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var intValue: Int? { if case .number(let n) = self { Int(exactly: n) } else { nil } }
     public subscript(key: String) -> JSONValue? { if case .object(let o) = self { o[key] } else { nil } }

@@ -47,14 +47,16 @@ ALTER TABLE campaign_count_deltas SET (autovacuum_vacuum_scale_factor = 0.0, aut
 COMMENT ON TABLE campaign_counts IS
     'Jobs per tenant, campaign, state and last outcome (outcome '''' before any call ended), folded from campaign_count_deltas; a reader adds the deltas.';
 
-CREATE OR REPLACE FUNCTION campaign_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Each trigger function keeps the search_path it was created with: it names its tables unqualified, and a session with
+-- another search_path (an operator's psql deleting from a schema-qualified call_jobs) must still count into this schema.
+CREATE OR REPLACE FUNCTION campaign_counts_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), count(*) FROM new_rows GROUP BY 1, 2, 3, 4;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_updated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, campaign_id, state, outcome, sum(jobs) FROM (
@@ -70,14 +72,14 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), -count(*) FROM old_rows GROUP BY 1, 2, 3, 4;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_truncated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM campaign_count_deltas;
     DELETE FROM campaign_counts;

@@ -55,6 +55,9 @@ public struct OptOutRequest: Sendable, Hashable {
         guard case .object(let body)? = JSONValue.parse(text) else {
             throw Self.invalid("body", "must be a JSON object with tenant_id, to and source.", .fields)
         }
+        if let path = JSONValue.object(body).firstNULPath {
+            throw Self.invalid(String(path.prefix(80)), "holds the NUL character (U+0000), which text here may not contain.", .fields)
+        }
         func string(_ field: String, required: Bool = true) throws(OpenPhnError) -> String? {
             switch body[field] {
             case .string(let value)?: return value
