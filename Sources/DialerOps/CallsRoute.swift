@@ -17,18 +17,24 @@ import NIOCore
 struct CallsRoute: Sendable {
     let store: JobStore
     let gateway: APIGateway
+    /// Seconds the gate's clock is shifted by (`DIALER_GATE_TIME`, demos and tests only): the calls are checked at the
+    /// instant the workers will check them at.
+    var clockOffset: TimeInterval = 0
     let logger: Logger
+
+    /// The instant a call is checked at: now, shifted as the workers' gate is.
+    var gateNow: Date { Date().addingTimeInterval(clockOffset) }
 
     func create(_ request: Request) async -> Response {
         await authorized(request, route: "POST /v1/calls", scope: .callsWrite) { key, body in
             try Self.requireApproved(key)
             let validated = try Self.validated(try Self.jsonObject(body), key: key, idempotencyKey: request.headers[APIGateway.idempotencyHeader])
-            let now = Date()
+            let now = gateNow
             let facts = try await store.checkFacts(validated.destination, tenant: key.tenantID)
             let nextAllowedAt = try Self.admit(validated, facts: facts, at: now)
             let result = try await store.enqueue([validated])[0]
             guard let job = try await store.job(result.jobID) else { throw OpenPhnError(.notFound, "The call was not found.") }
-            var resource = Self.resource(job, shownTo: validated.request.to, runAt: validated.request.runAt ?? now)
+            var resource = Self.resource(job, shownTo: validated.request.to, runAt: validated.request.runAt ?? Date())
             if let nextAllowedAt, case .object(var fields) = resource {
                 fields["next_allowed_at"] = .string(DialGate.iso(nextAllowedAt))
                 resource = .object(fields)

@@ -44,7 +44,7 @@ extension CallsRoute {
                     errors.append((index, error))
                 }
             }
-            let now = Date()
+            let now = gateNow
             let facts = try await store.checkFacts(accepted.map(\.call.destination), tenant: key.tenantID)
             var admitted: [(index: Int, call: ValidatedCallRequest, nextAllowedAt: Date?)] = []
             for (entry, fact) in zip(accepted, facts) {

@@ -25,8 +25,10 @@ public struct PublicServer: Sendable {
     ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
     ///     this server.
     ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil`: the opt-out route takes API keys only.
+    ///   - gateClockOffset: `DIALER_GATE_TIME`'s shift of the clock the `/v1` calls are checked by, as the workers' gate
+    ///     shifts its own (demos and tests against the fake Twilio only; zero otherwise).
     public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, keys: SigningKeys, agentToken: Secret? = nil,
-                metrics: DialerMetrics,
+                gateClockOffset: Duration = .zero, metrics: DialerMetrics,
                 readiness: Readiness, logger: Logger)
     {
         self.host = host
@@ -35,7 +37,7 @@ public struct PublicServer: Sendable {
         let gateway = APIGateway(store: store, authentication: APIAuthentication(store: store, logger: logger), logger: logger)
         self.optOuts = OptOutRoute(store: store, gateway: gateway, authentication: agentToken.map(AgentAuthentication.init), metrics: metrics,
                                    logger: logger)
-        self.calls = CallsRoute(store: store, gateway: gateway, logger: logger)
+        self.calls = CallsRoute(store: store, gateway: gateway, clockOffset: gateClockOffset.seconds, logger: logger)
         self.campaigns = CampaignsRoute(store: store, gateway: gateway, logger: logger)
         self.readiness = readiness
         self.logger = logger

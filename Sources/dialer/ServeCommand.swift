@@ -47,7 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await TwilioClient.with(twilio, logger: logger) { twilioClient in
             let keys = SigningKeys(platformToken: twilio.secret, store: store, twilio: twilioClient, logger: logger)
             let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, writer: writer, callbackURL: callbackURL,
-                                      keys: keys, agentToken: setup.settings.agentToken, metrics: metrics, readiness: readiness, logger: logger)
+                                      keys: keys, agentToken: setup.settings.agentToken,
+                                      gateClockOffset: setup.settings.worker.gateClockOffset, metrics: metrics, readiness: readiness, logger: logger)
             services.append(.init(service: ServeLifecycle(stats: stats)))
             services.append(.init(service: writer))
             services.append(.init(service: HousekeepingService(store: store, logger: logger)))
