@@ -51,7 +51,7 @@ struct CampaignsRoute: Sendable {
                 answer["newly_paused"] = .bool(result.newlyPaused)
                 answer["parked"] = .number(Double(result.parked))
             } else {
-                let result = try await store.resume(tenant: key.tenantID, campaign: campaign)
+                let result = try await store.resume(tenant: key.tenantID, campaign: campaign, by: "api:\(key.id)")
                 answer["paused"] = false
                 answer["was_paused"] = .bool(result.wasPaused)
                 answer["unparked"] = .number(Double(result.unparked))

@@ -37,18 +37,7 @@ struct OptOutRoute: Sendable {
                     metrics.optOut(result: "refused")
                     throw error
                 }
-                let store = self.store
-                do {
-                    let result = try await withTimeout(.seconds(15), what: "recording an opt-out") { try await store.optOut(optOut, actor: "api:\(key.id)") }
-                    metrics.optOut(result: "recorded", cancelled: result.cancelled)
-                    return .json(Self.resource(result), status: .created)
-                } catch let error as OpenPhnError {
-                    metrics.optOut(result: "refused")
-                    throw error
-                } catch {
-                    metrics.optOut(result: "error")
-                    throw error
-                }
+                return try await record(optOut, actor: "api:\(key.id)")
             }
         }
         if let refusal = authentication.refusal(request) {
@@ -67,19 +56,33 @@ struct OptOutRoute: Sendable {
             return .openPhn(error)
         }
         do {
-            let store = self.store
-            let result = try await withTimeout(.seconds(15), what: "recording an opt-out") { try await store.optOut(optOut, actor: Self.actor) }
-            metrics.optOut(result: "recorded", cancelled: result.cancelled)
-            return .json(Self.resource(result), status: .created)
+            let reply = try await record(optOut, actor: Self.actor)
+            return Response(status: reply.status, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: reply.body.jsonText)))
         } catch let error as OpenPhnError {
-            metrics.optOut(result: "refused")
             return .openPhn(error)
         } catch {
-            metrics.optOut(result: "error")
             logger.error("recording an opt-out failed", metadata: [
                 "tenant": "\(optOut.tenantID)", "to": "\(optOut.destination.masked)", "error": "\(String(reflecting: error))",
             ])
             return .openPhn(OpenPhnError(.upstreamUnavailable, "The opt-out could not be recorded; send it again."), status: 503)
+        }
+    }
+
+    /// Records the opt-out (waiting up to 15 s for the database: an opt-out should rather be slow than be sent again)
+    /// and counts it by result; the caller answers a failure in its own way.
+    private func record(_ optOut: OptOutRequest, actor: String) async throws -> APIReply {
+        let store = self.store
+        do {
+            let result = try await withTimeout(.seconds(15), what: "recording an opt-out") { try await store.optOut(optOut, actor: actor) }
+            metrics.optOut(result: "recorded", cancelled: result.cancelled)
+            return .json(Self.resource(result), status: .created)
+        } catch let error as OpenPhnError {
+            metrics.optOut(result: "refused")
+            throw error
+        } catch {
+            metrics.optOut(result: "error")
+            throw error
         }
     }
 

@@ -10,7 +10,7 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (tenant, campaign) = (tenant, campaign)
-        let result = try await settings.withStore { try await $0.resume(tenant: tenant, campaign: campaign) }
+        let result = try await settings.withStore { try await $0.resume(tenant: tenant, campaign: campaign, by: operatorID) }
         print("resume: \(describe(tenant: tenant, campaign: campaign)) \(result.wasPaused ? "resumed" : "was not paused"); "
             + "\(result.unparked) job(s) back in the queue")
     }

@@ -87,6 +87,11 @@ struct CampaignAPITests {
                 try await check("folded")
                 let resumed = try await API.send(.POST, url + "/resume", token: acme.secret)
                 #expect(resumed.status == 200 && resumed.json?["unparked"] == 7 && resumed.json?["was_paused"] == true)
+                // Both are on the record, with the key that did them, the jobs they moved and the reason given.
+                #expect(try await store.scalar("""
+                    SELECT count(*)::bigint FROM audit_log WHERE actor = \("api:" + acme.key.id) AND tenant_id = 'acme' AND campaign_id = 'spring'
+                      AND affected = 7 AND ((action = 'pause' AND source = 'script review') OR (action = 'resume' AND source IS NULL))
+                    """) == 2)
                 _ = try await store.client.query("DELETE FROM call_jobs WHERE id = ANY(\(Array(ids[0..<2])))", logger: store.logger).collect()
                 try await check("resumed and two pruned")
                 #expect(try await store.foldCampaignCounts() != nil)

@@ -54,18 +54,18 @@ struct OperatorControlTests {
 
             // A tenant-wide pause on top; resuming the tenant leaves the campaign's own pause in force.
             _ = try await store.pause(tenant: "acme", campaign: nil, by: Self.operatorID)
-            let tenantResume = try await store.resume(tenant: "acme", campaign: nil)
+            let tenantResume = try await store.resume(tenant: "acme", campaign: nil, by: "test")
             #expect(tenantResume.wasPaused)
             #expect(tenantResume.unparked == 0)
             #expect(try await store.claim(limit: 100, worker: "w1", lease: .seconds(30)).isEmpty)
 
-            let resumed = try await store.resume(tenant: "acme", campaign: "spring")
+            let resumed = try await store.resume(tenant: "acme", campaign: "spring", by: "test")
             #expect(resumed.wasPaused)
             #expect(resumed.unparked == 7)
             #expect(try await Self.states(store, [spring[0]]) == [.retrying])
             let reclaimed = try await store.claim(limit: 100, worker: "w2", lease: .seconds(30))
             #expect(Set(reclaimed.map(\.jobID)) == Set(Array(spring.dropFirst()) + late))
-            #expect(try await store.resume(tenant: "acme", campaign: "spring").wasPaused == false)
+            #expect(try await store.resume(tenant: "acme", campaign: "spring", by: "test").wasPaused == false)
             await #expect(throws: OpenPhnError.self) { try await store.pause(tenant: "nobody", campaign: nil, by: Self.operatorID) }
         }
     }
@@ -89,7 +89,7 @@ struct OperatorControlTests {
                 #expect(Set(await fake.ledger.calls.map(\.to)) == Set(try await Self.destinations(store, other)))
                 #expect(try await Self.states(store, spring) == [.retrying, .paused, .paused, .paused])
 
-                _ = try await store.resume(tenant: "acme", campaign: "spring")
+                _ = try await store.resume(tenant: "acme", campaign: "spring", by: "test")
                 let after = try await Fixture.drain(store, twilio: Fixture.twilio(baseURL), wait: nil)
                 #expect(after.dialed == 4)
                 #expect(await fake.ledger.calls.count == 7)

@@ -119,3 +119,5 @@ DELETE FROM campaign_count_deltas;
 DELETE FROM campaign_counts;
 INSERT INTO campaign_counts (tenant_id, campaign_id, state, outcome, jobs)
 SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), count(*) FROM call_jobs GROUP BY 1, 2, 3, 4;
+
+COMMENT ON COLUMN audit_log.action IS 'What was done: opt_out (a revocation); dnc_add and dnc_remove (a tenant''s list changed through POST /v1/dnc and DELETE /v1/dnc/{number}); pause and resume (a tenant or campaign, by dialer pause and resume or the /v1 campaign routes; affected: jobs parked or unparked, source: the reason).';

@@ -43,6 +43,7 @@ extension JobStore {
             parked += count
             if count < Self.operatorBatch { break }
         }
+        try await auditPause("pause", tenant: tenant, campaign: campaign, changed: newlyPaused, affected: parked, reason: reason, by: operatorID)
         logger.notice("paused", metadata: ["tenant": "\(tenant)", "campaign": "\(scope)", "parked": "\(parked)", "by": "\(operatorID)"])
         return (newlyPaused, parked)
     }
@@ -50,7 +51,7 @@ extension JobStore {
     /// Lifts a pause: the scope's parked jobs go back to the state they were parked from (unless another pause still
     /// covers them, e.g. the campaign's own pause when its tenant is resumed), and workers are woken.
     /// - Returns: whether the scope was paused, and how many jobs went back to the queue.
-    public func resume(tenant: String, campaign: String?) async throws -> (wasPaused: Bool, unparked: Int) {
+    public func resume(tenant: String, campaign: String?, by operatorID: String) async throws -> (wasPaused: Bool, unparked: Int) {
         try await requireTenant(tenant)
         let scope = campaign ?? ""
         let deleted = try await client.query("DELETE FROM queue_pauses WHERE tenant_id = \(tenant) AND campaign_id = \(scope) RETURNING 1", logger: logger)
@@ -73,8 +74,20 @@ extension JobStore {
             if count < Self.operatorBatch { break }
         }
         try await wakeWorkers()
-        logger.notice("resumed", metadata: ["tenant": "\(tenant)", "campaign": "\(scope)", "unparked": "\(unparked)"])
+        try await auditPause("resume", tenant: tenant, campaign: campaign, changed: wasPaused, affected: unparked, reason: nil, by: operatorID)
+        logger.notice("resumed", metadata: ["tenant": "\(tenant)", "campaign": "\(scope)", "unparked": "\(unparked)", "by": "\(operatorID)"])
         return (wasPaused, unparked)
+    }
+
+    /// The `audit_log` row of a pause or a resume: who, which scope, whether it changed, how many jobs it moved.
+    private func auditPause(_ action: String, tenant: String, campaign: String?, changed: Bool, affected: Int, reason: String?, by actor: String)
+        async throws
+    {
+        let scope = JSONValue.object(["campaign_id": campaign.map(JSONValue.string) ?? .null, "changed": .bool(changed)]).jsonText
+        try await client.query("""
+            INSERT INTO audit_log (actor, action, tenant_id, campaign_id, scope, affected, source)
+            VALUES (\(actor), \(action), \(tenant), \(campaign), \(scope)::jsonb, \(affected), \(reason.flatMap { $0.isEmpty ? nil : $0 }))
+            """, logger: logger)
     }
 
     /// Every paused scope, oldest first.
