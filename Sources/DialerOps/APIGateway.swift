@@ -86,7 +86,7 @@ struct APIGateway: Sendable {
         do {
             reply = try await body(key, buffer)
         } catch let error as OpenPhnError {
-            reply = APIReply(body: error.json, status: .init(code: error.error.httpStatus))
+            reply = APIReply(body: error.json, status: .init(code: error.httpStatus))
         } catch {
             if let idempotencyKey { try? await store.abandonIdempotent(tenant: key.tenantID, key: idempotencyKey) }
             return unavailable(error, route: route, key: key)

@@ -6,7 +6,7 @@ extension Response {
     /// The one way `dialer serve` answers an error: OpenPhn's `{error, message, details}` as JSON, with the status the
     /// contract pairs with the code unless the route needs another (Twilio's callbacks are answered 503 so it retries).
     static func openPhn(_ error: OpenPhnError, status: Int? = nil) -> Response {
-        Response(status: .init(code: status ?? error.error.httpStatus), headers: [.contentType: "application/json"],
+        Response(status: .init(code: status ?? error.httpStatus), headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(string: error.jsonText)))
     }
 

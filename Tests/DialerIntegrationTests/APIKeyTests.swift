@@ -125,7 +125,7 @@ struct APIKeyTests {
         }
     }
 
-    @Test("validation: bad JSON, unknown or mistyped fields, invalid_phone, outcome_schema_invalid, consent_required, dnc_blocked with its source")
+    @Test("validation: bad JSON, unknown or mistyped fields (400), values out of bounds (422), invalid_phone, outcome_schema_invalid, consent_required, dnc_blocked with its source")
     func validation() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
@@ -144,6 +144,11 @@ struct APIKeyTests {
                     (Self.call(extra: #", "priority": "high""#), 400, "invalid_request", "priority"),
                     (Self.call(extra: #", "tenant_id": "globex""#), 400, "invalid_request", "tenant_id"),
                     (Self.call("+1415555"), 400, "invalid_phone", nil),
+                    // Well formed, but a value fails validation: 422, as the contract's table says.
+                    (#"{"to": "\#(Self.number)", "objective": "\#(String(repeating: "o", count: CallRequest.maxObjectiveLength + 1))"}"#,
+                     422, "invalid_request", "objective"),
+                    (Self.call(extra: #", "priority": 12"#), 422, "invalid_request", "priority"),
+                    (Self.call(extra: #", "expires_at": "2020-01-01T00:00:00Z""#), 422, "invalid_request", "expires_at"),
                     (Self.call(extra: #", "outcome_schema": [1]"#), 422, "outcome_schema_invalid", "outcome_schema"),
                     (#"{"to": "\#(Self.number)", "objective": "x", "purpose": "telemarketing", "consent": {"type": "prior_express", "source": "s"}}"#,
                      422, "consent_required", nil),

@@ -185,42 +185,44 @@ public struct CallRequest: Sendable, Hashable {
             do { caller = try PhoneNumber(validating: from) } catch { throw error.merging(naming.details(.from)) }
         }
         guard objective.count <= Self.maxObjectiveLength else {
-            throw invalid(.objective, "is too long: \(objective.count) characters, at most \(Self.maxObjectiveLength).", naming,
-                          ["length": .number(Double(objective.count)), "max_length": .number(Double(Self.maxObjectiveLength))])
+            throw invalid(.objective, "is too long: \(objective.count) characters, at most \(Self.maxObjectiveLength).", naming, unprocessable: true,
+                          extra: ["length": .number(Double(objective.count)), "max_length": .number(Double(Self.maxObjectiveLength))])
         }
         do { try OutcomeSchema.validate(outcomeSchema, name: naming.name(.outcomeSchema)) } catch {
             throw naming == .fields ? error : error.merging(["flag": .string(Field.outcomeSchema.flag)])
         }
         guard Self.priorities.contains(priority) else {
-            throw invalid(.priority, "must be from 0 (dials first) to 9 (dials last), got \(priority).", naming)
+            throw invalid(.priority, "must be from 0 (dials first) to 9 (dials last), got \(priority).", naming, unprocessable: true)
         }
-        guard Self.attempts.contains(maxAttempts) else { throw invalid(.maxAttempts, "must be from 1 to 100, got \(maxAttempts).", naming) }
+        guard Self.attempts.contains(maxAttempts) else { throw invalid(.maxAttempts, "must be from 1 to 100, got \(maxAttempts).", naming, unprocessable: true) }
         if let key = idempotencyKey, key.isEmpty || key.count > Self.maxKeyLength {
-            throw invalid(.idempotencyKey, "must be 1 to \(Self.maxKeyLength) characters.", naming)
+            throw invalid(.idempotencyKey, "must be 1 to \(Self.maxKeyLength) characters.", naming, unprocessable: true)
         }
         if let campaignID, campaignID.isEmpty || campaignID.count > 128 {
-            throw invalid(.campaignID, "must be 1 to 128 characters.", naming)
+            throw invalid(.campaignID, "must be 1 to 128 characters.", naming, unprocessable: true)
         }
         if let expiresAt, expiresAt <= now {
-            throw invalid(.expiresAt, "\(ISO8601Instant.string(expiresAt)) is in the past: the job could never be dialed.", naming,
-                          ["expires_at": .string(ISO8601Instant.string(expiresAt)), "now": .string(ISO8601Instant.string(now))])
+            throw invalid(.expiresAt, "\(ISO8601Instant.string(expiresAt)) is in the past: the job could never be dialed.", naming, unprocessable: true,
+                          extra: ["expires_at": .string(ISO8601Instant.string(expiresAt)), "now": .string(ISO8601Instant.string(now))])
         }
         if let expiresAt, let runAt, expiresAt <= runAt {
-            throw invalid(.expiresAt, "must be after \(naming.name(.runAt)).", naming)
+            throw invalid(.expiresAt, "must be after \(naming.name(.runAt)).", naming, unprocessable: true)
         }
         if let consentAt, consentAt > now {
             throw invalid(.consentAt, "\(ISO8601Instant.string(consentAt)) is in the future: consent must have been given before the call is enqueued.",
-                          naming, ["consent_at": .string(ISO8601Instant.string(consentAt)), "now": .string(ISO8601Instant.string(now))])
+                          naming, unprocessable: true, extra: ["consent_at": .string(ISO8601Instant.string(consentAt)), "now": .string(ISO8601Instant.string(now))])
         }
         if let consentSource, consentSource.isEmpty || consentSource.count > Self.maxConsentSourceLength {
-            throw invalid(.consentSource, "must be 1 to \(Self.maxConsentSourceLength) characters, got \(consentSource.count).", naming,
-                          ["length": .number(Double(consentSource.count)), "max_length": .number(Double(Self.maxConsentSourceLength))])
+            throw invalid(.consentSource, "must be 1 to \(Self.maxConsentSourceLength) characters, got \(consentSource.count).", naming, unprocessable: true,
+                          extra: ["length": .number(Double(consentSource.count)), "max_length": .number(Double(Self.maxConsentSourceLength))])
         }
         return caller
     }
 
-    private func invalid(_ field: Field, _ problem: String, _ naming: Naming, _ extra: [String: JSONValue] = [:]) -> OpenPhnError {
-        OpenPhnError(.invalidRequest, "\(naming.name(field)) \(problem)", details: naming.details(field).merging(extra) { $1 })
+    /// - Parameter unprocessable: the request is well formed but this value fails validation: 422 over HTTP, not 400.
+    private func invalid(_ field: Field, _ problem: String, _ naming: Naming, unprocessable: Bool = false, extra: [String: JSONValue] = [:]) -> OpenPhnError {
+        OpenPhnError(.invalidRequest, "\(naming.name(field)) \(problem)", details: naming.details(field).merging(extra) { $1 },
+                     status: unprocessable ? 422 : nil)
     }
 }
 

@@ -73,12 +73,22 @@ public struct OpenPhnError: Error, Sendable, Hashable, Codable, CustomStringConv
     public var error: ErrorCode
     public var message: String
     public var details: [String: JSONValue]
+    /// The HTTP status when it is not the code's own: `invalid_request` is 400 for a malformed request (a missing
+    /// field, a bad type) and 422 for a well-formed one whose values fail validation (an objective too long, a number
+    /// out of range), as the contract's table says. Not part of the JSON.
+    public var status: Int?
 
-    public init(_ error: ErrorCode, _ message: String, details: [String: JSONValue] = [:]) {
+    private enum CodingKeys: String, CodingKey { case error, message, details }
+
+    public init(_ error: ErrorCode, _ message: String, details: [String: JSONValue] = [:], status: Int? = nil) {
         self.error = error
         self.message = message
         self.details = details
+        self.status = status
     }
+
+    /// The status this error is answered with over HTTP.
+    public var httpStatus: Int { status ?? error.httpStatus }
 
     /// The contract's JSON object, keys sorted.
     public var json: JSONValue { .object(["error": .string(error.rawValue), "message": .string(message), "details": .object(details)]) }
