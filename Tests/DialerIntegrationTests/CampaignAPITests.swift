@@ -119,6 +119,25 @@ struct CampaignAPITests {
         }
     }
 
+    @Test("the counters follow changes made from a session with another search_path (an operator's psql naming the schema)")
+    func countersAcrossSearchPaths() async throws {
+        try await TestDatabase.withStore { store, schema in
+            try await Fixture.tenant(store)
+            _ = try await store.enqueue(try Fixture.destinations(5).map { try Fixture.request($0, campaign: "spring") })
+            // A session on the default search_path, as psql would be, changing the schema's tables by their full names.
+            _ = try await JobStore.withStore(try JobStore.configuration(url: try TestDatabase.url), logger: TestDatabase.logger) { admin in
+                try await admin.client.query("""
+                    DELETE FROM \(unescaped: schema).call_jobs WHERE id IN (SELECT id FROM \(unescaped: schema).call_jobs ORDER BY id LIMIT 2)
+                    """, logger: TestDatabase.logger)
+                try await admin.client.query("UPDATE \(unescaped: schema).call_jobs SET state = 'cancelled', finished_at = now() WHERE id = (SELECT max(id) FROM \(unescaped: schema).call_jobs)",
+                                             logger: TestDatabase.logger)
+            }
+            let counts = try #require(try await store.campaignCounts(tenant: "acme", campaign: "spring"))
+            #expect(counts.states.filter { $0.value != 0 } == ["queued": 2, "cancelled": 1])
+            #expect(try await Self.counted(store, campaign: "spring") == ["queued": 2, "cancelled": 1])
+        }
+    }
+
     @Test("Idempotency-Key: the stored answer is replayed, another request with the key is 409, one in progress is 409, a 5xx frees the key")
     func idempotency() async throws {
         try await TestDatabase.withStore { store, schema in

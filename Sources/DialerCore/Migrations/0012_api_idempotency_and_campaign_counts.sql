@@ -47,16 +47,14 @@ ALTER TABLE campaign_count_deltas SET (autovacuum_vacuum_scale_factor = 0.0, aut
 COMMENT ON TABLE campaign_counts IS
     'Jobs per tenant, campaign, state and last outcome (outcome '''' before any call ended), folded from campaign_count_deltas; a reader adds the deltas.';
 
--- Each trigger function keeps the search_path it was created with: it names its tables unqualified, and a session with
--- another search_path (an operator's psql deleting from a schema-qualified call_jobs) must still count into this schema.
-CREATE OR REPLACE FUNCTION campaign_counts_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), count(*) FROM new_rows GROUP BY 1, 2, 3, 4;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_updated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, campaign_id, state, outcome, sum(jobs) FROM (
@@ -72,14 +70,14 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_deltas (tenant_id, campaign_id, state, outcome, jobs)
     SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), -count(*) FROM old_rows GROUP BY 1, 2, 3, 4;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION campaign_counts_truncated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION campaign_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM campaign_count_deltas;
     DELETE FROM campaign_counts;
@@ -119,5 +117,3 @@ DELETE FROM campaign_count_deltas;
 DELETE FROM campaign_counts;
 INSERT INTO campaign_counts (tenant_id, campaign_id, state, outcome, jobs)
 SELECT tenant_id, coalesce(campaign_id, ''), state, coalesce(last_outcome, ''), count(*) FROM call_jobs GROUP BY 1, 2, 3, 4;
-
-COMMENT ON COLUMN audit_log.action IS 'What was done: opt_out (a revocation); dnc_add and dnc_remove (a tenant''s list changed through POST /v1/dnc and DELETE /v1/dnc/{number}); pause and resume (a tenant or campaign, by dialer pause and resume or the /v1 campaign routes; affected: jobs parked or unparked, source: the reason).';
