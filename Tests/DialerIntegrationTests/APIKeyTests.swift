@@ -263,11 +263,13 @@ struct APIKeyTests {
         }
     }
 
-    @Test("POST /v1/dnc and DELETE /v1/dnc/{number}: the tenant's list changes, audited with the key; dnc:write is required")
+    @Test("POST /v1/dnc and DELETE /v1/dnc/{number}: the tenant's list changes, audited with the key; dnc:write is required; another tenant's key reaches only its own list")
     func dncRoutes() async throws {
         try await TestDatabase.withStore { store, _ in
             try await Fixture.tenant(store)
+            try await Fixture.tenant(store, id: "globex")
             let writer = try await Self.key(store, scopes: [.dncWrite, .callsWrite]), caller = try await Self.key(store)
+            let globex = try await Self.key(store, tenant: "globex", scopes: [.dncWrite])
             try await StatusCallbackReceiverTests.withServer(store, callbackURL: "https://dialer.example.com/twilio/status") { base in
                 let body = #"{"number": "+14155551420", "source": "customer emailed"}"#
                 let denied = try await Self.send(.POST, base + "/v1/dnc", body: body, token: caller.secret)
@@ -277,6 +279,13 @@ struct APIKeyTests {
                 #expect(try await OptOutTests.dncSource(store, tenant: "acme", number: "+14155551420") == "customer emailed")
                 let again = try await Self.send(.POST, base + "/v1/dnc", body: body, token: writer.secret)
                 #expect(again.status == 200 && again.json?["added"] == false)
+                // Another tenant's key reaches only its own list: acme's entry is neither removed nor shown as its own.
+                let foreignRemove = try await Self.send(.DELETE, base + "/v1/dnc/%2B14155551420", token: globex.secret)
+                #expect(foreignRemove.status == 200 && foreignRemove.json?["removed"] == false)
+                #expect(try await OptOutTests.dncSource(store, tenant: "acme", number: "+14155551420") == "customer emailed")
+                let foreignAdd = try await Self.send(.POST, base + "/v1/dnc", body: body, token: globex.secret)
+                #expect(foreignAdd.status == 201 && foreignAdd.json?["added"] == true)
+                #expect(try await store.auditLog(tenant: "globex").map(\.action).sorted() == ["dnc_add", "dnc_remove"])
                 let blocked = try await Self.send(.POST, base + "/v1/calls", body: Self.call("+14155551420"), token: writer.secret)
                 #expect(blocked.status == 422 && blocked.json?["details"]?["suppression_source"] == "tenant")
                 for bad in [#"{"number": "+1415"}"#, #"{"source": "x"}"#, #"{"number": "+14155551420", "list": "global"}"#] {
