@@ -59,7 +59,13 @@ struct APIContractTests {
             var env = ProcessInfo.processInfo.environment
             env["NO_COLOR"] = "1"
             env["SCHEMATHESIS_HOOKS"] = nil
-            let run = try await TestProcess.run(arguments, program: cli, environment: env, timeout: .seconds(900))
+            // In a directory of its own: schemathesis replays the crashes it cached (.schemathesis/) and hypothesis the
+            // examples it kept (.hypothesis/) in the working directory, so a run there would depend on earlier runs.
+            let workdir = FileManager.default.temporaryDirectory.appendingPathComponent("schemathesis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: workdir) }
+            let run = try await TestProcess.run(["-c", #"cd "$1" && shift && exec "$@""#, "sh", workdir.path, cli.path] + arguments,
+                                                program: URL(fileURLWithPath: "/bin/sh"), environment: env, timeout: .seconds(900))
             #expect(run.status == 0, "\(run.stdout.suffix(6_000))\n\(run.stderr.suffix(2_000))")
             #expect(run.stdout.contains("Stateful") && run.stdout.contains(" passed"), "\(run.stdout.suffix(2_000))")
             // The generated requests reached the core: calls were created (a fuzzer refused at the door would pass too).
