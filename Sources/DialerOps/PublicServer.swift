@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 
 /// The public HTTP face of `dialer serve`, behind the load balancer: Twilio's status callbacks at the path of
-/// `DIALER_STATUS_CALLBACK_URL`, opt-outs (`POST /v1/opt-outs`: API keys, or the AI agent's token), the tenants' calls and campaigns (``CallsRoute``, ``CampaignsRoute``: API keys through ``APIGateway``), and `/healthz` and `/readyz` for the
+/// `DIALER_STATUS_CALLBACK_URL`, opt-outs (`POST /v1/opt-outs`: API keys, or the AI agent's token), the tenants' calls and campaigns (``CallsRoute``, ``CampaignsRoute``: API keys through ``APIGateway``), the operators' console under `/console` (``ConsoleRoute``), and `/healthz` and `/readyz` for the
 /// load balancer. Metrics stay on the ops server (``OpsServer``), which is not public.
 public struct PublicServer: Sendable {
     public let host: String
@@ -15,6 +15,7 @@ public struct PublicServer: Sendable {
     let optOuts: OptOutRoute
     let calls: CallsRoute
     let campaigns: CampaignsRoute
+    let console: ConsoleRoute
     let readiness: Readiness
     let logger: Logger
 
@@ -25,10 +26,11 @@ public struct PublicServer: Sendable {
     ///   - writer: stores callbacks (group commit) and settles the final ones; a service of the same group, listed before
     ///     this server.
     ///   - agentToken: the AI agent's bearer token (`DIALER_AGENT_TOKEN`); `nil`: the opt-out route takes API keys only.
+    ///   - secureCookies: the console's cookies carry `Secure` (the public URL is https, TLS ending at the load balancer).
     ///   - gateClockOffset: `DIALER_GATE_TIME`'s shift of the clock the `/v1` calls are checked by, as the workers' gate
     ///     shifts its own (demos and tests against the fake Twilio only; zero otherwise).
     public init(host: String, port: Int, store: JobStore, writer: CallbackWriter, callbackURL: String, keys: SigningKeys, agentToken: Secret? = nil,
-                gateClockOffset: Duration = .zero, metrics: DialerMetrics,
+                secureCookies: Bool = false, gateClockOffset: Duration = .zero, metrics: DialerMetrics,
                 readiness: Readiness, logger: Logger)
     {
         self.host = host
@@ -39,6 +41,7 @@ public struct PublicServer: Sendable {
                                    logger: logger)
         self.calls = CallsRoute(store: store, gateway: gateway, clockOffset: gateClockOffset.seconds, logger: logger)
         self.campaigns = CampaignsRoute(store: store, gateway: gateway, logger: logger)
+        self.console = ConsoleRoute(store: store, secureCookies: secureCookies, logger: logger)
         self.readiness = readiness
         self.logger = logger
     }
@@ -86,6 +89,7 @@ public struct PublicServer: Sendable {
         router.post("/v1/campaigns/:campaign_id/resume") { request, context in
             await campaigns.pause(request, id: context.parameters.get("campaign_id") ?? "", pausing: false)
         }
+        console.register(on: router)
         readiness.addProbes(to: router)
         let logger = self.logger, host = self.host, path = callbackPath, optOutsOn = optOuts.authentication != nil
         return Application(

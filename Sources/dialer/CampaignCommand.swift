@@ -15,23 +15,9 @@ struct CampaignCommand: AsyncParsableCommand {
         var campaignKey: String { campaign ?? "" }
     }
 
-    /// The policy as `show` prints it: each effective value and where it comes from.
+    /// The policy as `show` prints it (``PolicyReport``).
     static func report(_ stored: [StoredPolicy], tenant: String, campaign: String?) -> JSONValue {
-        let tenantRow = stored.first { $0.tenantID == tenant && $0.campaignID == "" }
-        let campaignRow = campaign.flatMap { key in stored.first { $0.tenantID == tenant && $0.campaignID == key } }
-        let effective = CampaignPolicy.resolve(campaign: campaignRow?.overrides, tenant: tenantRow?.overrides)
-        let campaignFields = campaignRow?.overrides.json ?? [:], tenantFields = tenantRow?.overrides.json ?? [:]
-        var sources: [String: JSONValue] = [:]
-        for key in effective.asOverrides.json.keys {
-            sources[key] = campaignFields[key] != nil ? "campaign" : tenantFields[key] != nil ? "tenant" : "default"
-        }
-        let row = campaignRow ?? tenantRow
-        var report: [String: JSONValue] = ["tenant": .string(tenant), "policy": .object(effective.asOverrides.json), "sources": .object(sources)]
-        report["campaign"] = campaign.map(JSONValue.string) ?? .null
-        report["outcome_deadline_seconds"] = .number(effective.outcomeDeadline(grace: .zero).seconds)
-        report["updated_at"] = row.map { JSONValue.string(DialGate.iso($0.updatedAt)) } ?? .null
-        report["updated_by"] = row.map { JSONValue.string($0.updatedBy) } ?? .null
-        return .object(report)
+        PolicyReport.json(stored, tenant: tenant, campaign: campaign)
     }
 
     static func text(_ report: JSONValue) -> String {

@@ -10,7 +10,7 @@ struct DialerCommand: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, RunCommand.self, DrainCommand.self, StatusCommand.self, EnqueueCommand.self, PauseCommand.self,
             ResumeCommand.self, CancelCommand.self, RetryCommand.self, PruneCommand.self, CheckCommand.self, ExplainCommand.self,
-            DNCCommand.self, OptOutCommand.self, TenantCommand.self, KeysCommand.self, CampaignCommand.self, ServeCommand.self, FakeTwilioCommand.self,
+            DNCCommand.self, OptOutCommand.self, TenantCommand.self, KeysCommand.self, OperatorsCommand.self, CampaignCommand.self, ServeCommand.self, FakeTwilioCommand.self,
             BenchHTTPCommand.self, SQLCommand.self,
         ])
 

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
             let keys = SigningKeys(platformToken: twilio.secret, store: store, twilio: twilioClient, logger: logger)
             let server = PublicServer(host: ops.serveAddress.host, port: ops.serveAddress.port, store: store, writer: writer, callbackURL: callbackURL,
                                       keys: keys, agentToken: setup.settings.agentToken,
-                                      gateClockOffset: setup.settings.worker.gateClockOffset, metrics: metrics, readiness: readiness, logger: logger)
+                                      secureCookies: callbackURL.lowercased().hasPrefix("https://"), gateClockOffset: setup.settings.worker.gateClockOffset, metrics: metrics, readiness: readiness, logger: logger)
             services.append(.init(service: ServeLifecycle(stats: stats)))
             services.append(.init(service: writer))
             services.append(.init(service: HousekeepingService(store: store, logger: logger)))

@@ -48,13 +48,21 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     /// whose evidence is missing when it is dialed, blocked by the gate (terminal, like `dnc_blocked`).
     /// `details`: `purpose`, `required` (`prior_express_written` or `prior_express`), `consent_type` (null: none).
     case consentRequired = "consent_required"
+    /// Console extension (401): the operator console's page or form needs a signed-in session (none, expired, or signed out).
+    case signinRequired = "signin_required"
+    /// Console extension (401): the operator name or password is wrong (which of the two is not said), or the account is disabled.
+    case signinFailed = "signin_failed"
+    /// Console extension (403): a console form came without its session's CSRF token, with another one, or from another origin.
+    case csrfRejected = "csrf_rejected"
+    /// Console extension (403): the operator's role may not do this (a viewer acting); `details.role` names the role needed.
+    case roleRequired = "role_required"
 
     /// The HTTP status the public API pairs with this code.
     public var httpStatus: Int {
         switch self {
         case .invalidPhone, .invalidRequest: 400
-        case .invalidToken, .keyRevoked, .keyExpired: 401
-        case .verificationPending, .invalidSignature, .scopeRequired, .numberNotAllowed, .dashboardOnly: 403
+        case .invalidToken, .keyRevoked, .keyExpired, .signinRequired, .signinFailed: 401
+        case .verificationPending, .invalidSignature, .scopeRequired, .numberNotAllowed, .dashboardOnly, .csrfRejected, .roleRequired: 403
         case .notFound: 404
         case .idempotencyConflict: 409
         case .outcomeSchemaInvalid, .dncBlocked, .callHoursViolation, .noActiveNumber, .jobExpired, .callDeclined, .leadExhausted, .consentRequired: 422

@@ -3,7 +3,7 @@ import ServiceLifecycle
 
 /// The small upkeep every `dialer run` and `dialer serve` shares: every `interval` (5 s), folds the campaign counters'
 /// deltas into their totals (one process at a time, an advisory lock), and every hundredth pass deletes the `/v1` API's
-/// stored idempotent answers older than 24 hours. A failed pass is logged and tried again next interval.
+/// stored idempotent answers older than 24 hours and the console sessions past their deadlines. A failed pass is logged and tried again next interval.
 public struct HousekeepingService: Service, CustomStringConvertible {
     let store: JobStore
     let interval: Duration
@@ -27,6 +27,8 @@ public struct HousekeepingService: Service, CustomStringConvertible {
                 if pass % 100 == 1 {
                     let pruned = try await store.pruneIdempotency()
                     if pruned > 0 { logger.info("housekeeping: deleted expired idempotent answers", metadata: ["rows": "\(pruned)"]) }
+                    let ended = try await store.pruneConsoleSessions()
+                    if ended > 0 { logger.info("housekeeping: deleted expired console sessions", metadata: ["rows": "\(ended)"]) }
                 }
             } catch {
                 if Task.isCancelled { return }

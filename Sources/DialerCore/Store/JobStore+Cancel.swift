@@ -48,6 +48,10 @@ extension JobStore {
             if !dryRun { result.alreadyFinished -= result.cancelled }
         }
         if !dryRun {
+            var auditScope: [String: JSONValue] = ["in_flight": .number(Double(result.inFlight))]
+            if let ids { auditScope["job_ids"] = .array(ids.prefix(100).map { .number(Double($0)) }) }
+            try await audit("cancel", by: operatorID, tenant: tenant.isEmpty ? nil : tenant, campaign: campaign.isEmpty ? nil : campaign,
+                            scope: auditScope, affected: result.cancelled)
             logger.notice("cancelled", metadata: ["cancelled": "\(result.cancelled)", "in_flight": "\(result.inFlight)", "by": "\(operatorID)"])
         }
         return result

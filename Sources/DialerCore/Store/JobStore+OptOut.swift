@@ -65,35 +65,4 @@ extension JobStore {
         ])
         return result
     }
-
-    /// The `audit_log` rows of a tenant, newest first (the operator console's reading; tests).
-    public func auditLog(tenant: String, limit: Int = 100) async throws -> [AuditEntry] {
-        let rows = try await client.query("""
-            SELECT id, at, actor, action, tenant_id, campaign_id, scope::text, affected, source
-            FROM audit_log WHERE tenant_id = \(tenant) ORDER BY at DESC, id DESC LIMIT \(limit)
-            """, logger: logger)
-        var entries: [AuditEntry] = []
-        for try await row in rows {
-            let r = row.makeRandomAccess()
-            entries.append(AuditEntry(
-                id: try r[0].decode(Int64.self), at: try r[1].decode(Date.self), actor: try r[2].decode(String.self),
-                action: try r[3].decode(String.self), tenantID: try r[4].decode(String?.self), campaignID: try r[5].decode(String?.self),
-                scope: JSONValue.parse(try r[6].decode(String.self)) ?? .object([:]), affected: try r[7].decode(Int.self),
-                source: try r[8].decode(String?.self)))
-        }
-        return entries
-    }
-}
-
-/// One row of `audit_log`.
-public struct AuditEntry: Sendable, Hashable {
-    public let id: Int64
-    public let at: Date
-    public let actor: String
-    public let action: String
-    public let tenantID: String?
-    public let campaignID: String?
-    public let scope: JSONValue
-    public let affected: Int
-    public let source: String?
 }

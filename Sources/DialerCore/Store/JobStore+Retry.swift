@@ -96,6 +96,11 @@ extension JobStore {
             """), logger: logger)
         for try await n in expired.decode(Int.self) { result.skippedExpired = n }
         if result.retried > 0 { try await wakeWorkers() }
+        var auditScope: [String: JSONValue] = ["skipped_expired": .number(Double(result.skippedExpired))]
+        if let code = filter.errorCode { auditScope["error_code"] = .string(code) }
+        if let since = filter.since { auditScope["since"] = .string(DialGate.iso(since)) }
+        if let until = filter.until { auditScope["until"] = .string(DialGate.iso(until)) }
+        try await audit("retry", by: operatorID, tenant: filter.tenantID, campaign: filter.campaignID, scope: auditScope, affected: result.retried)
         logger.notice("retried failed jobs", metadata: ["retried": "\(result.retried)", "skipped_expired": "\(result.skippedExpired)", "by": "\(operatorID)"])
         return result
     }

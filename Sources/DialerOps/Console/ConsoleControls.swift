@@ -1,0 +1,142 @@
+import DialerCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// A campaign's page and its controls: pause, resume, cancel its waiting jobs, retry its failed ones. Each is two
+/// steps: the form shows what it would do (a dry run through the same store functions the CLI uses), and only the
+/// confirmation acts, audited with the operator (`console:ID`). Viewers see the page without the forms, and a viewer's
+/// post is refused (`role_required`).
+extension ConsoleRoute {
+    enum Control: String, CaseIterable, Sendable {
+        case pause, resume, cancel, retry
+
+        var verb: String {
+            switch self {
+            case .pause: "Pause"
+            case .resume: "Resume"
+            case .cancel: "Cancel waiting jobs"
+            case .retry: "Retry failed jobs"
+            }
+        }
+    }
+
+    func control(_ request: Request, tenant: String, campaign: String, control name: String) async -> Response {
+        await action(request, acting: true) { session, fields in
+            guard let control = Control(rawValue: name) else { throw OpenPhnError(.notFound, "No console control is named '\(name.prefix(20))'.") }
+            let summary = try await visibleCampaign(session, tenant: tenant, campaign: campaign)
+            let actor = session.account.actor
+            guard fields["confirm"] == "yes" else {
+                let preview = try await preview(control, summary)
+                return Self.html(ConsoleHTML.page(title: "Confirm", session: session, current: "campaigns",
+                                                  body: Self.confirmHTML(control, summary, preview: preview, session: session)))
+            }
+            let done: Int
+            switch control {
+            case .pause: done = try await store.pause(tenant: tenant, campaign: campaign, reason: String((fields["reason"] ?? "").prefix(500)), by: actor).parked
+            case .resume: done = try await store.resume(tenant: tenant, campaign: campaign, by: actor).unparked
+            case .cancel: done = try await store.cancel(.scope(tenant: tenant, campaign: campaign), by: actor).cancelled
+            case .retry: done = try await store.retryFailed(RetryFilter(tenantID: tenant, campaignID: campaign), by: actor).retried
+            }
+            logger.notice("console control", metadata: ["operator": "\(session.account.id)", "control": "\(control.rawValue)", "tenant": "\(tenant)",
+                                                         "campaign": "\(campaign)", "jobs": "\(done)"])
+            return Self.redirect("/console/campaigns/\(ConsoleHTML.segment(tenant))/\(ConsoleHTML.segment(campaign))?done=\(control.rawValue)-\(done)")
+        }
+    }
+
+    /// What a control would do, in words with the number of jobs (`this will cancel 1,204 waiting jobs`).
+    func preview(_ control: Control, _ summary: CampaignSummary) async throws -> String {
+        let (tenant, campaign) = (summary.counts.tenantID, summary.counts.campaignID)
+        switch control {
+        case .pause:
+            let waiting = summary.state("queued") + summary.heldByHours + summary.retriesPending
+            return "This will pause the campaign: about \(ConsoleHTML.count(waiting)) waiting jobs are parked and no worker takes its jobs until it is resumed. "
+                + "\(ConsoleHTML.count(summary.inFlight)) calls in flight finish."
+        case .resume:
+            return "This will resume the campaign: about \(ConsoleHTML.count(summary.state("paused"))) parked jobs go back to the queue."
+        case .cancel:
+            let result = try await store.cancel(.scope(tenant: tenant, campaign: campaign), by: "console:preview", dryRun: true)
+            return "This will cancel \(ConsoleHTML.count(result.cancelled)) waiting jobs. \(ConsoleHTML.count(result.inFlight)) in flight are left to finish; "
+                + "cancelled jobs are never dialed."
+        case .retry:
+            let result = try await store.retryFailed(RetryFilter(tenantID: tenant, campaignID: campaign), by: "console:preview", dryRun: true)
+            let codes = result.byError.sorted { $0.value > $1.value }.map { "\($0.key) \(ConsoleHTML.count($0.value))" }.joined(separator: ", ")
+            return "This will put \(ConsoleHTML.count(result.retried)) failed jobs back in the queue" + (codes.isEmpty ? "" : " (\(codes))")
+                + "; \(ConsoleHTML.count(result.skippedExpired)) past their expiry are skipped. The dial-time gate checks each again."
+        }
+    }
+
+    static func confirmHTML(_ control: Control, _ summary: CampaignSummary, preview: String, session: ConsoleSession) -> String {
+        let (tenant, campaign) = (summary.counts.tenantID, summary.counts.campaignID)
+        let path = "/console/campaigns/\(ConsoleHTML.segment(tenant))/\(ConsoleHTML.segment(campaign))"
+        let reason = control == .pause
+            ? #"<label for="reason">Reason (for the audit)</label><input id="reason" name="reason" maxlength="500">"# : ""
+        return """
+            <h1>\(control.verb): \(ConsoleHTML.escape(campaign))</h1>
+            <p class="preview" role="status" data-preview="\(control.rawValue)">\(ConsoleHTML.escape(preview))</p>
+            <form method="post" action="\(path)/\(control.rawValue)" class="confirm">
+            \(ConsoleHTML.csrfField(session))<input type="hidden" name="confirm" value="yes">\(reason)
+            <button type="submit" class="danger">Confirm: \(control.verb.lowercased())</button>
+            <a href="\(path)">Back, do nothing</a>
+            </form>
+            """
+    }
+
+    /// The result line after a control, from the fixed words of `done` (`cancel-1204`), never text from the URL.
+    static func doneMessage(_ done: String?) -> String? {
+        guard let done, let dash = done.firstIndex(of: "-"), let control = Control(rawValue: String(done[..<dash])),
+              let count = Int(done[done.index(after: dash)...])
+        else { return nil }
+        let jobs = ConsoleHTML.count(count)
+        return switch control {
+        case .pause: "Paused: \(jobs) jobs parked."
+        case .resume: "Resumed: \(jobs) jobs back in the queue."
+        case .cancel: "Cancelled \(jobs) waiting jobs."
+        case .retry: "Put \(jobs) failed jobs back in the queue."
+        }
+    }
+
+    static func campaignHTML(_ summary: CampaignSummary, policy: JSONValue, session: ConsoleSession, notice: String?) -> String {
+        let counts = summary.counts
+        let fields = summary.fields
+        let path = "/console/campaigns/\(ConsoleHTML.segment(counts.tenantID))/\(ConsoleHTML.segment(counts.campaignID))"
+        let states = ["queued", "deferred", "retrying", "paused", "active", "awaiting_outcome", "in_doubt", "completed", "dialed", "failed", "cancelled"]
+        let stateRows = states.map { state in
+            #"<tr><th scope="row">\#(state)</th><td class="num" data-field="state_\#(state)">\#(ConsoleHTML.count(summary.state(state)))</td></tr>"#
+        }.joined()
+        let outcomeRows = CampaignSummary.outcomeOrder.map { key, label in
+            #"<tr><th scope="row">\#(label)</th><td class="num" data-field="outcome_\#(key)">\#(fields["outcome_" + key] ?? "0")</td></tr>"#
+        }.joined()
+        var policyRows = ""
+        if case .object(let values)? = policy["policy"] {
+            policyRows = values.keys.sorted().map { key in
+                let value = values[key].map { $0 == .null ? "none" : $0.jsonText } ?? "none"
+                return "<tr><th scope=\"row\">\(ConsoleHTML.escape(key))</th><td>\(ConsoleHTML.escape(value))</td>"
+                    + "<td>\(ConsoleHTML.escape(policy["sources"]?[key]?.stringValue ?? ""))</td></tr>"
+            }.joined()
+        }
+        var controls = ""
+        if session.account.mayAct {
+            let shown: [Control] = counts.paused ? [.resume, .cancel, .retry] : [.pause, .cancel, .retry]
+            controls = "<section aria-labelledby=\"controls\"><h2 id=\"controls\">Controls</h2><div class=\"controls\">" + shown.map { control in
+                #"<form method="post" action="\#(path)/\#(control.rawValue)">\#(ConsoleHTML.csrfField(session))<button type="submit">\#(control.verb)…</button></form>"#
+            }.joined() + "</div><p class=\"sub\">Each shows what it would do first; nothing happens until you confirm.</p></section>"
+        }
+        let message = doneMessage(notice).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
+        return """
+            <p><a href="/console">← Campaigns</a></p>
+            <h1>\(ConsoleHTML.escape(counts.campaignID)) <span class="sub">\(ConsoleHTML.escape(counts.tenantID))</span>
+            <span class="status \(counts.paused ? "paused" : "running")" data-field="status">\(fields["status"]!)</span></h1>
+            \(message)
+            <p><span data-field="done">\(fields["done"]!)</span> of <span data-field="total">\(fields["total"]!)</span> done,
+            <span data-field="remaining">\(fields["remaining"]!)</span> remaining; answer rate <span data-field="answer_rate">\(fields["answer_rate"]!)</span>.</p>
+            \(controls)
+            <div class="panels">
+            <section aria-labelledby="queue"><h2 id="queue">Queue by state</h2><table><tbody>\(stateRows)</tbody></table></section>
+            <section aria-labelledby="outcomes"><h2 id="outcomes">How calls ended</h2><table><tbody>\(outcomeRows)</tbody></table></section>
+            <section aria-labelledby="policy"><h2 id="policy">Retry policy</h2><table><thead><tr><th scope="col">Setting</th><th scope="col">Value</th>
+            <th scope="col">From</th></tr></thead><tbody>\(policyRows)</tbody></table></section>
+            </div>
+            """
+    }
+}
