@@ -20,6 +20,17 @@ struct OperatorsCommand: AsyncParsableCommand {
         return (line, false)
     }
 
+    /// `disable` and `enable`: one statement, audited, and one line (or JSON object) saying what was done.
+    static func setDisabled(_ disabled: Bool, id: String, settings: SettingOptions, json: Bool) async throws {
+        let actor = operatorID
+        try await settings.withStore { try await $0.setOperator(id, disabled: disabled, by: actor) }
+        if json {
+            print(JSONValue.object(["id": .string(id), "disabled": .bool(disabled)]).jsonText)
+        } else {
+            printError("dialer operators: \(id) \(disabled ? "disabled" : "enabled")")
+        }
+    }
+
     static func describe(_ record: OperatorRecord) -> String {
         var parts = [record.account.id, record.account.role.rawValue, "tenant " + (record.account.tenantID ?? "(all)")]
         if let disabled = record.disabledAt { parts.append("disabled \(DialGate.iso(disabled))") }
@@ -97,11 +108,7 @@ struct OperatorsDisableCommand: AsyncParsableCommand, JSONAnswering {
     @Option(help: "The account's id.") var id: String
     @Flag(help: "One JSON object: {id, disabled}.") var json = false
 
-    func run() async throws {
-        let (id, actor) = (self.id, operatorID)
-        try await settings.withStore { try await $0.setOperator(id, disabled: true, by: actor) }
-        json ? print(JSONValue.object(["id": .string(id), "disabled": true]).jsonText) : printError("dialer operators: \(id) disabled")
-    }
+    func run() async throws { try await OperatorsCommand.setDisabled(true, id: id, settings: settings, json: json) }
 }
 
 struct OperatorsEnableCommand: AsyncParsableCommand, JSONAnswering {
@@ -110,11 +117,7 @@ struct OperatorsEnableCommand: AsyncParsableCommand, JSONAnswering {
     @Option(help: "The account's id.") var id: String
     @Flag(help: "One JSON object: {id, disabled}.") var json = false
 
-    func run() async throws {
-        let (id, actor) = (self.id, operatorID)
-        try await settings.withStore { try await $0.setOperator(id, disabled: false, by: actor) }
-        json ? print(JSONValue.object(["id": .string(id), "disabled": false]).jsonText) : printError("dialer operators: \(id) enabled")
-    }
+    func run() async throws { try await OperatorsCommand.setDisabled(false, id: id, settings: settings, json: json) }
 }
 
 struct OperatorsPasswordCommand: AsyncParsableCommand, JSONAnswering {

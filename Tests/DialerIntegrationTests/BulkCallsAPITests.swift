@@ -178,12 +178,15 @@ struct BulkCallsAPITests {
     @Test("expires_at before the next legal window: call_hours_violation, for one call and at its index in a bulk request")
     func callHoursViolation() async throws {
         try await TestDatabase.withStore { store, _ in
-            // The tenant's window is one minute twelve hours from now in California: whatever the hour of the run, no
-            // legal minute comes within the hour the calls may wait.
+            // The tenant's window is one minute at least eleven hours from now in California, inside the legal hours
+            // (08:00-21:00 there): whatever the hour of the run, no legal minute comes within the hour the calls may
+            // wait, and one comes within days for the call without an expiry. (Twelve hours ahead is outside the legal
+            // hours for a run between 09:00 and 20:00 Pacific; 08:00 is then 12 to 23 hours ahead.)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "America/Los_Angeles")!
             let now = calendar.dateComponents([.hour, .minute], from: Date().addingTimeInterval(12 * 3600))
-            let start = min(now.hour! * 60 + now.minute!, 24 * 60 - 2)
+            let ahead = now.hour! * 60 + now.minute!
+            let start = (8 * 60...(21 * 60 - 2)).contains(ahead) ? ahead : 8 * 60
             try await store.upsertTenant(id: "acme", verification: .approved, subaccountSID: Fixture.subaccount,
                                          callWindow: DailyWindow(start: start, end: start + 1))
             try await store.upsertPhoneNumber(tenantID: "acme", e164: Fixture.caller, selected: true)

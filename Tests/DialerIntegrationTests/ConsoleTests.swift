@@ -199,6 +199,30 @@ struct ConsoleTests {
         }
     }
 
+    @Test("a call's page tells its story with the number masked, whole for an admin; another tenant's call is 404")
+    func callPage() async throws {
+        try await Self.withConsole { store, base in
+            try await Self.account(store, "vic", .viewer, tenant: "acme")
+            try await Self.account(store, "ada", .admin)
+            try await Self.account(store, "gina", .admin, tenant: "globex")
+            let job = try await store.enqueue([try CallOutcomeTests.request("+14155557788", campaign: "spring")])[0].jobID
+            _ = try await store.cancel(.jobs([job]), by: "operator:test")
+            let viewer = Browser(base: base)
+            try await viewer.signIn("vic", Self.password)
+            let page = try await viewer.get("/console/calls/\(job)")
+            #expect(page.status == 200 && page.body.contains("+1415555****") && !page.body.contains("+14155557788"))
+            #expect(page.body.contains("<td>operator</td><td>cancelled</td>"), "the operator's cancel is in the story")
+            #expect(try await viewer.get("/console/calls?id=\(job)").location == "/console/calls/\(job)")
+            let admin = Browser(base: base)
+            try await admin.signIn("ada", Self.password)
+            #expect(try await admin.get("/console/calls/\(job)").body.contains("+14155557788"))
+            let other = Browser(base: base)
+            try await other.signIn("gina", Self.password)
+            #expect(try await other.get("/console/calls/\(job)").status == 404)
+            #expect(try await viewer.get("/console/calls/abc").status == 404)
+        }
+    }
+
     @Test("logout ends the session: the same cookie opens nothing afterwards, and a disabled account's sessions end at once")
     func logout() async throws {
         try await Self.withConsole { store, base in

@@ -50,17 +50,10 @@ public struct ConsoleOperator: Sendable, Hashable {
     /// Whether the operator may see `tenant`'s campaigns and calls.
     public func sees(tenant: String) -> Bool { tenantID == nil || tenantID == tenant }
 
-    /// A callee's number as this operator may see it: whole for an admin, else its country code and area code (which
-    /// calling hours depend on) and its last two digits (`+1415•••••00`).
+    /// A callee's number as this operator may see it: whole for an admin, else masked as the logs mask it
+    /// (``PhoneNumber/mask(_:)``: the last four digits hidden, the area code and exchange kept for calling hours).
     public func shows(number: String) -> String {
-        seesWholeNumbers ? number : Self.mask(number)
-    }
-
-    /// `+14155550100` → `+1415•••••00`; anything too short to mask usefully is hidden whole.
-    public static func mask(_ number: String) -> String {
-        let characters = Array(number)
-        guard characters.count >= 8 else { return String(repeating: "•", count: max(characters.count, 4)) }
-        return String(characters.prefix(5)) + String(repeating: "•", count: characters.count - 7) + String(characters.suffix(2))
+        seesWholeNumbers ? number : PhoneNumber.mask(number)
     }
 
     /// Checks an operator id (`dialer operators add --id`), or throws `invalid_request`.

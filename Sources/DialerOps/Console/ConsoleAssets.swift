@@ -35,13 +35,15 @@ enum ConsoleAssets {
         .error { color: var(--bad); background: #fdecec; padding: .6rem .8rem; border-left: 4px solid var(--bad); }
         .notice, .preview { background: #e8f0fb; padding: .6rem .8rem; border-left: 4px solid var(--accent); }
         .live { color: var(--muted); font-size: .85rem; }
-        .panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 1rem 2rem; }
+        .panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(18rem, 100%), 1fr)); gap: 1rem 2rem; }
+        .panels section { min-width: 0; overflow-x: auto; }
         .controls { display: flex; flex-wrap: wrap; gap: .5rem; } .controls form { margin: 0; }
         button { font: inherit; padding: .45rem .9rem; border: 1px solid var(--accent); background: var(--accent); color: #fff; border-radius: .3rem; cursor: pointer; }
         header button { background: transparent; border-color: #fff; }
         button.danger { background: var(--bad); border-color: var(--bad); }
         form.signin, form.confirm { display: grid; gap: .5rem; max-width: 24rem; }
         input { font: inherit; padding: .45rem; border: 1px solid var(--muted); border-radius: .3rem; }
+        dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
         @media (max-width: 700px) { main { padding: .6rem; } .who { margin-left: 0; } th, td { padding: .35rem .4rem; } }
         """
 

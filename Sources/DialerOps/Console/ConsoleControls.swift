@@ -131,6 +131,8 @@ extension ConsoleRoute {
             <p><span data-field="done">\(fields["done"]!)</span> of <span data-field="total">\(fields["total"]!)</span> done,
             <span data-field="remaining">\(fields["remaining"]!)</span> remaining; answer rate <span data-field="answer_rate">\(fields["answer_rate"]!)</span>.</p>
             \(controls)
+            <form method="get" action="/console/calls" class="lookup"><label for="job">A call's story, by job id</label>
+            <input id="job" name="id" inputmode="numeric" pattern="[0-9]+" required> <button type="submit">Open</button></form>
             <div class="panels">
             <section aria-labelledby="queue"><h2 id="queue">Queue by state</h2><table><tbody>\(stateRows)</tbody></table></section>
             <section aria-labelledby="outcomes"><h2 id="outcomes">How calls ended</h2><table><tbody>\(outcomeRows)</tbody></table></section>

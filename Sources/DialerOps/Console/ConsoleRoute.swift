@@ -80,6 +80,11 @@ struct ConsoleRoute: Sendable {
         router.get("/console") { request, _ in await console.campaignsPage(request) }
         router.get("/console/audit") { request, _ in await console.auditPage(request) }
         router.get("/console/live") { request, _ in await console.live(request) }
+        router.get("/console/calls") { request, _ in
+            let id = request.uri.queryParameters["id"].map { String($0) }.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+            return Self.redirect("/console/calls/\(id)")
+        }
+        router.get("/console/calls/:id") { request, context in await console.callPage(request, id: context.parameters.get("id") ?? "") }
         // Path segments arrive percent-encoded (the pages encode every id they link to).
         @Sendable func decoded(_ name: String, _ context: BasicRequestContext) -> String {
             let raw = context.parameters.get(name) ?? ""

@@ -1,0 +1,257 @@
+"""The operator console in a real browser: headless Chromium (Debian's) driven by Selenium, against `dialer serve`,
+a `dialer run` worker draining two campaigns through the fake Twilio, and PostgreSQL.
+
+Run by ops/console-test/run (and so by ops/test). Each check prints one line; the first failure stops the run with
+exit status 1. Screenshots of every page at 1280x800 (and the campaigns page at 375 px) go to .run/screenshots/.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DIALER = os.environ.get("DIALER_BIN", os.path.join(ROOT, ".build/debug/dialer"))
+BASE_URL = os.environ["DATABASE_URL"].split("?")[0]
+SCHEMA = "console_browser"
+SHOTS = os.path.join(ROOT, ".run/screenshots")
+PASSWORD = "correct horse battery staple"
+PSQL = os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+
+children = []
+
+
+def check(condition, what):
+    if not condition:
+        print(f"console-test: FAILED: {what}", flush=True)
+        raise SystemExit(1)
+    print(f"console-test: ok: {what}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(extra=None):
+    e = dict(os.environ)
+    e.update({
+        "DATABASE_URL": f"{BASE_URL}?search_path={SCHEMA}",
+        "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000c01", "TWILIO_AUTH_TOKEN": "console-test-token",
+        "DIALER_VOICE_URL": "http://127.0.0.1:9/agent/twiml", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z",
+        "DIALER_LOG_LEVEL": "warning", "DIALER_OPS_ADDRESS": "off", "DIALER_POLL_MS": "200",
+    })
+    e.update(extra or {})
+    return e
+
+
+def dialer(*args, stdin=None, extra=None):
+    run = subprocess.run([DIALER, *args], input=stdin, capture_output=True, text=True, env=env(extra), timeout=120)
+    if run.returncode != 0:
+        print(run.stdout, run.stderr, file=sys.stderr)
+        raise SystemExit(f"console-test: dialer {' '.join(args)} failed ({run.returncode})")
+    return run.stdout
+
+
+def sql(query):
+    url = f"{BASE_URL}?options=-csearch_path%3D{SCHEMA}"
+    return subprocess.run([PSQL, url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", query], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def start(args, extra, ready):
+    log = tempfile.NamedTemporaryFile("w+", delete=False, prefix="console-test-", suffix=".log")
+    process = subprocess.Popen([DIALER, *args], stdout=log, stderr=subprocess.STDOUT, env=env(extra))
+    children.append(process)
+    for _ in range(300):
+        text = open(log.name).read()
+        if (ready(text) if callable(ready) else ready in text):
+            return text
+        if process.poll() is not None:
+            raise SystemExit(f"console-test: dialer {args[0]} exited: {text[-2000:]}")
+        time.sleep(0.1)
+    raise SystemExit(f"console-test: dialer {args[0]} did not start")
+
+
+def healthy(url):
+    try:
+        return urllib.request.urlopen(url, timeout=2).status == 200
+    except Exception:
+        return False
+
+
+def campaign_dials(campaign):
+    return int(sql(f"SELECT count(*) FROM call_attempts a JOIN call_jobs j ON j.id = a.job_id WHERE j.campaign_id = '{campaign}' AND a.kind = 'dial'"))
+
+
+def shot(driver, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+
+def field(driver, campaign, name):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-campaign="acme/{campaign}"] [data-field="{name}"]').text
+
+
+def wait(what, condition, seconds=30):
+    """Polls `condition` until it holds; fails the run with `what` after `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if condition():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.25)
+    check(False, what)
+
+
+def sign_in(driver, base, name):
+    driver.get(base + "/console/login")
+    driver.find_element(By.ID, "operator").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
+    wait(f"{name} is signed in", lambda: driver.current_url.rstrip("/").endswith("/console"))
+
+
+def error_code(driver):
+    return driver.find_element(By.CSS_SELECTOR, "[data-error]").get_attribute("data-error")
+
+
+def main():
+    subprocess.run([PSQL, BASE_URL, "-qX", "-c", f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE", "-c", f"CREATE SCHEMA {SCHEMA}"],
+                   check=True, capture_output=True)
+    dialer("migrate")
+    fake = start(["fake-twilio", "--port", "0", "--time-scale", "0.01", "--account", "AC0123456789abcdef0123456789abcdef=+14155550100"],
+                 {}, "listening on ")
+    twilio = re.search(r"listening on (\S+)", fake).group(1)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    served = {"TWILIO_BASE_URL": twilio, "DIALER_STATUS_CALLBACK_URL": f"{base}/twilio/status", "DIALER_SERVE_ADDRESS": f"127.0.0.1:{port}"}
+    dialer("tenant", "--id", "acme", "--verification", "approved", "--subaccount", "AC0123456789abcdef0123456789abcdef", "--number", "+14155550100")
+    dialer("operators", "add", "--id", "alice", "--role", "operator", "--password-stdin", stdin=PASSWORD + "\n")
+    dialer("operators", "add", "--id", "vic", "--role", "viewer", "--tenant", "acme", "--password-stdin", stdin=PASSWORD + "\n")
+    for campaign, first, count in [("spring", 3000, 80), ("autumn", 4000, 40)]:
+        rows = ["to,consent_type,consent_at,consent_source"] + [f"+1415555{first + i},pec,2025-09-01T16:00:00Z,intake form" for i in range(count)]
+        path = os.path.join(tempfile.gettempdir(), f"console-test-{campaign}.csv")
+        open(path, "w").write("\n".join(rows) + "\n")
+        dialer("enqueue", "--tenant", "acme", "--campaign", campaign, "--objective", "Confirm the appointment", "--csv", path)
+    start(["serve"], served, lambda _: healthy(f"{base}/healthz"))
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", "--disable-gpu"]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    driver.set_window_size(1280, 800)
+    try:
+        run_browser(driver, base, served)
+    finally:
+        driver.quit()
+
+
+def run_browser(driver, base, served):
+    driver.get(base + "/console")
+    check(driver.current_url.endswith("/console/login"), "an anonymous visit lands on the sign-in page")
+    labels = driver.execute_script("""return [...document.querySelectorAll('input:not([type=hidden])')]
+        .every(i => i.labels && i.labels.length > 0 && i.labels[0].textContent.trim().length > 0)""")
+    check(labels, "every input of the sign-in form has a label")
+    shot(driver, "login")
+    sign_in(driver, base, "alice")
+    check(field(driver, "spring", "done") == "0" and field(driver, "spring", "total") == "80", "the campaigns page shows spring: 0 of 80 done")
+    shot(driver, "campaigns")
+    # The drain starts with the page open: its numbers move without a reload (server-sent events).
+    driver.execute_script("window.__notReloaded = true")
+    start(["run"], dict(served, DIALER_CALLS_PER_SECOND="3"), "")
+    wait("spring's done count moves while the worker drains, without a reload",
+         lambda: int(field(driver, "spring", "done").replace(",", "")) > 0 and driver.execute_script("return window.__notReloaded === true"), 60)
+    check(True, f"spring's done count moved to {field(driver, 'spring', 'done')} live, without a reload")
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    check(driver.switch_to.active_element.get_attribute("class") == "skip", "the first Tab focuses the skip link")
+    driver.get(base + "/console/campaigns/acme/spring")
+    shot(driver, "campaign")
+    driver.find_element(By.XPATH, "//button[starts-with(normalize-space(.), 'Pause')]").click()
+    preview = driver.find_element(By.CSS_SELECTOR, "[data-preview=pause]").text
+    check("waiting jobs are parked" in preview and sql("SELECT count(*) FROM queue_pauses") == "0", f"pause shows a preview first and changes nothing: {preview}")
+    shot(driver, "pause-preview")
+    driver.find_element(By.ID, "reason").send_keys("browser test")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    check("Paused:" in driver.find_element(By.CSS_SELECTOR, ".notice").text, "the confirmation pauses the campaign")
+    # Jobs a worker had claimed before the pause (waiting for their pacing slot) are still dialed; then none is taken.
+    wait("the jobs claimed before the pause are dialed", lambda: sql(
+        "SELECT count(*) FROM call_jobs WHERE campaign_id = 'spring' AND state = 'active'") == "0", 60)
+    before, autumn_before = campaign_dials("spring"), campaign_dials("autumn")
+    time.sleep(4)
+    check(campaign_dials("spring") == before, f"no worker takes a paused campaign's jobs ({before} dials before and after)")
+    wait("the other campaign keeps dialing", lambda: campaign_dials("autumn") > autumn_before, 30)
+    # Cancel with a dry run: the preview counts the jobs, nothing is cancelled until the confirmation.
+    waiting = int(sql("SELECT count(*) FROM call_jobs WHERE campaign_id = 'spring' AND state IN ('queued','deferred','retrying','paused')"))
+    driver.find_element(By.XPATH, "//button[starts-with(normalize-space(.), 'Cancel waiting jobs')]").click()
+    text = driver.find_element(By.CSS_SELECTOR, "[data-preview=cancel]").text
+    check(f"This will cancel {waiting:,} waiting jobs." in text and sql("SELECT count(*) FROM call_jobs WHERE state = 'cancelled'") == "0",
+          f"cancel's dry run says how many and cancels nothing: {text}")
+    shot(driver, "cancel-preview")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    check(sql("SELECT count(*) FROM call_jobs WHERE campaign_id = 'spring' AND state = 'cancelled'") == str(waiting), f"the confirmation cancels those {waiting} jobs")
+    # A dialed call's story: the gate's rule and the callee's local time, the dial, the number masked for an operator.
+    dialed = sql("SELECT id FROM call_jobs WHERE campaign_id = 'spring' AND twilio_call_sid IS NOT NULL ORDER BY id LIMIT 1")
+    driver.get(base + "/console/calls/" + dialed)
+    story = driver.find_element(By.TAG_NAME, "main").text
+    check("dial" in story and re.search(r"\+1415555\*\*\*\*", story) and not re.search(r"\+1415555\d{4}", story),
+          f"call {dialed}'s page tells its dial with the number masked")
+    shot(driver, "call")
+    # CSRF: the same form without its token is refused, and nothing changes.
+    driver.get(base + "/console/campaigns/acme/autumn")
+    driver.execute_script("document.querySelectorAll('input[name=csrf]').forEach(i => i.remove())")
+    driver.find_element(By.XPATH, "//button[starts-with(normalize-space(.), 'Pause')]").click()
+    check(error_code(driver) == "csrf_rejected" and sql("SELECT count(*) FROM queue_pauses WHERE campaign_id = 'autumn'") == "0",
+          "a form without its CSRF token is refused (csrf_rejected) and autumn stays running")
+    driver.get(base + "/console/audit")
+    audit = driver.find_element(By.TAG_NAME, "main").text
+    check("console:alice" in audit and "pause" in audit and "cancel" in audit, "the audit page lists alice's pause and cancel")
+    shot(driver, "audit")
+    driver.find_element(By.XPATH, "//button[normalize-space(.)='Sign out']").click()
+    check(driver.current_url.endswith("/console/login"), "sign out returns to the sign-in page")
+    driver.get(base + "/console")
+    check(driver.current_url.endswith("/console/login"), "after sign-out the console asks to sign in again")
+    # A viewer sees the campaign without controls, and a forged action is refused.
+    sign_in(driver, base, "vic")
+    driver.get(base + "/console/campaigns/acme/autumn")
+    check(not driver.find_elements(By.XPATH, "//button[starts-with(normalize-space(.), 'Pause')]"), "a viewer's campaign page has no controls")
+    shot(driver, "campaign-viewer")
+    driver.execute_script("""const f = document.createElement('form'); f.method = 'post'; f.action = location.pathname + '/pause';
+        for (const [n, v] of [['csrf', document.querySelector('input[name=csrf]').value], ['confirm', 'yes']]) {
+          const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }
+        document.body.appendChild(f); f.submit();""")
+    wait("the viewer's forged pause gets an answer", lambda: driver.find_elements(By.CSS_SELECTOR, "[data-error]"), 15)
+    check(error_code(driver) == "role_required" and sql("SELECT count(*) FROM queue_pauses WHERE campaign_id = 'autumn'") == "0",
+          "a viewer's action is refused (role_required) and changes nothing")
+    # 375 px: the page does not scroll sideways (wide tables scroll inside their own box).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 375, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+    driver.get(base + "/console")
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    check(width <= 375, f"the campaigns page fits 375 px (scroll width {width})")
+    shot(driver, "campaigns-375px")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    print("console-test: all checks passed; screenshots in .run/screenshots/")
