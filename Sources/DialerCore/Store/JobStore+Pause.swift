@@ -13,7 +13,8 @@ public struct QueuePause: Sendable, Hashable, Codable {
 
 extension JobStore {
     /// Pauses a tenant or one of its campaigns: its waiting jobs are parked (state `paused`) and no job of the scope is
-    /// claimed until ``resume(tenant:campaign:)``. Dials already in flight finish. Pausing twice is harmless.
+    /// claimed until ``resume(tenant:campaign:)``. Dials already in flight finish; jobs claimed but not yet dialed are handed back
+    /// by their workers (``pausesChanged``). Pausing twice is harmless.
     /// - Returns: whether the scope was newly paused, and how many jobs were parked.
     public func pause(tenant: String, campaign: String?, reason: String = "", by operatorID: String) async throws -> (newlyPaused: Bool, parked: Int) {
         try await requireTenant(tenant)
@@ -43,6 +44,8 @@ extension JobStore {
             parked += count
             if count < Self.operatorBatch { break }
         }
+        // Workers hand back the scope's jobs they claimed before the pause and have not dialed yet.
+        try await client.query("SELECT pg_notify(\(Self.readyChannel), \(Self.pausesChanged))", logger: logger)
         try await auditPause("pause", tenant: tenant, campaign: campaign, changed: newlyPaused, affected: parked, reason: reason, by: operatorID)
         logger.notice("paused", metadata: ["tenant": "\(tenant)", "campaign": "\(scope)", "parked": "\(parked)", "by": "\(operatorID)"])
         return (newlyPaused, parked)
@@ -73,7 +76,7 @@ extension JobStore {
             unparked += count
             if count < Self.operatorBatch { break }
         }
-        try await wakeWorkers()
+        try await client.query("SELECT pg_notify(\(Self.readyChannel), \(Self.pausesChanged))", logger: logger)  // wakes them too
         try await auditPause("resume", tenant: tenant, campaign: campaign, changed: wasPaused, affected: unparked, reason: nil, by: operatorID)
         logger.notice("resumed", metadata: ["tenant": "\(tenant)", "campaign": "\(scope)", "unparked": "\(unparked)", "by": "\(operatorID)"])
         return (wasPaused, unparked)

@@ -15,6 +15,8 @@ public struct JobStore: Sendable, CustomStringConvertible {
 
     /// NOTIFY channel that enqueue signals on commit; workers LISTEN on it as a wake-up hint.
     public static let readyChannel = "call_jobs_ready"
+    /// The payload on ``readyChannel`` that says a pause began or ended: workers read `queue_pauses` again.
+    public static let pausesChanged = "pauses"
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client

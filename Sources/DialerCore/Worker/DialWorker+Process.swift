@@ -37,7 +37,8 @@ extension DialWorker {
                 decision = configuration.gate.decide(call, at: now)
             }
         }
-        let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+        // A pause that came after the claim (while the job waited for its slot) hands the job back instead of dialing.
+        let stopping = Task.isShuttingDownGracefully || Task.isCancelled || paused.covers(tenant: call.tenantID, campaign: call.campaignID)
         var step = transition.next(job, gate: decision, at: now, paced: paced, stopping: stopping, dial: nil, using: &random)
         if case .dial = step {
             let policy = await policies.policy(tenant: call.tenantID, campaign: call.campaignID)

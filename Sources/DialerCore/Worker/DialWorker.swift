@@ -27,6 +27,8 @@ public struct DialWorker: Service, CustomStringConvertible {
     public let metrics: DialerMetrics
     let logger: Logger
     let leases = LeaseRegistry()
+    /// Paused scopes, for the jobs claimed before a pause (see ``PausedScopes``).
+    let paused = PausedScopes()
     let pacer: Pacer
     /// The pure decisions of a job's path (``DialTransition``), built once from the configuration.
     let transition: DialTransition
@@ -234,8 +236,12 @@ public struct DialWorker: Service, CustomStringConvertible {
                 try await store.client.withConnection { connection in
                     try await connection.listen(on: JobStore.readyChannel) { notifications in
                         failures = 0
+                        await refreshPauses()  // any pause or resume while not listening
                         sink.yield(.wake)  // anything enqueued while not listening
-                        for try await _ in notifications { sink.yield(.wake) }
+                        for try await notification in notifications {
+                            if notification.payload == JobStore.pausesChanged { await refreshPauses() }
+                            sink.yield(.wake)
+                        }
                     }
                 }
             } catch {
@@ -244,6 +250,15 @@ public struct DialWorker: Service, CustomStringConvertible {
                 logger.warning("LISTEN connection lost; polling until it is back", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await Task.sleep(for: .milliseconds(min(10_000, 100 << min(failures, 7))))
+        }
+    }
+
+    /// Reads the paused scopes again (a small table); on failure the last set stands and the claim still skips them.
+    private func refreshPauses() async {
+        do {
+            paused.replace(with: try await store.pauses())
+        } catch {
+            logger.warning("reading the paused scopes failed; the claim still skips them", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 

@@ -51,7 +51,7 @@ extension ConsoleRoute {
         case .pause:
             let waiting = summary.state("queued") + summary.heldByHours + summary.retriesPending
             return "This will pause the campaign: about \(ConsoleHTML.count(waiting)) waiting jobs are parked and no worker takes its jobs until it is resumed. "
-                + "\(ConsoleHTML.count(summary.inFlight)) calls in flight finish."
+                + "Of the \(ConsoleHTML.count(summary.inFlight)) in flight, calls already placed finish; jobs claimed but not dialed yet are handed back."
         case .resume:
             return "This will resume the campaign: about \(ConsoleHTML.count(summary.state("paused"))) parked jobs go back to the queue."
         case .cancel:
