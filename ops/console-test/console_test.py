@@ -140,7 +140,8 @@ def main():
     dialer("tenant", "--id", "acme", "--verification", "approved", "--subaccount", "AC0123456789abcdef0123456789abcdef", "--number", "+14155550100")
     dialer("operators", "add", "--id", "alice", "--role", "operator", "--password-stdin", stdin=PASSWORD + "\n")
     dialer("operators", "add", "--id", "vic", "--role", "viewer", "--tenant", "acme", "--password-stdin", stdin=PASSWORD + "\n")
-    for campaign, first, count in [("spring", 3000, 80), ("autumn", 4000, 40)]:
+    # autumn is big enough that it is still dialing when spring is paused (at 3 calls/s, whatever order the claims take).
+    for campaign, first, count in [("spring", 3000, 80), ("autumn", 4000, 200)]:
         rows = ["to,consent_type,consent_at,consent_source"] + [f"+1415555{first + i},pec,2025-09-01T16:00:00Z,intake form" for i in range(count)]
         path = os.path.join(tempfile.gettempdir(), f"console-test-{campaign}.csv")
         open(path, "w").write("\n".join(rows) + "\n")
@@ -198,7 +199,10 @@ def run_browser(driver, base, served):
     before, autumn_before = campaign_dials("spring"), campaign_dials("autumn")
     time.sleep(4)
     check(campaign_dials("spring") == before, f"no worker takes a paused campaign's jobs ({before} dials before and after)")
-    wait("the other campaign keeps dialing", lambda: campaign_dials("autumn") > autumn_before, 30)
+    autumn_waiting = sql("SELECT count(*) FROM call_jobs WHERE campaign_id = 'autumn' AND state IN ('queued', 'deferred', 'retrying')")
+    check(autumn_waiting != "0", f"autumn still has jobs to dial ({autumn_waiting})")
+    wait("the other campaign keeps dialing", lambda: campaign_dials("autumn") > autumn_before, 60)
+    check(True, f"the other campaign keeps dialing ({autumn_before} dials, then {campaign_dials('autumn')})")
     # Cancel with a dry run: the preview counts the jobs, nothing is cancelled until the confirmation.
     waiting = int(sql("SELECT count(*) FROM call_jobs WHERE campaign_id = 'spring' AND state IN ('queued','deferred','retrying','paused')"))
     driver.find_element(By.XPATH, "//button[starts-with(normalize-space(.), 'Cancel waiting jobs')]").click()
