@@ -171,9 +171,13 @@ def run_browser(driver, base, served):
     # The drain starts with the page open: its numbers move without a reload (server-sent events).
     driver.execute_script("window.__notReloaded = true")
     start(["run"], dict(served, DIALER_CALLS_PER_SECOND="3"), "")
-    wait("spring's done count moves while the worker drains, without a reload",
-         lambda: int(field(driver, "spring", "done").replace(",", "")) > 0 and driver.execute_script("return window.__notReloaded === true"), 60)
-    check(True, f"spring's done count moved to {field(driver, 'spring', 'done')} live, without a reload")
+    # Which campaign's jobs the worker takes first is the claim's business (jobs sent back for a later pacing slot go
+    # behind newer ones): the check is that the page's numbers move at all.
+    def done():
+        return sum(int(field(driver, c, "done").replace(",", "")) for c in ("spring", "autumn"))
+    wait("the campaigns' done counts move while the worker drains, without a reload",
+         lambda: done() > 0 and driver.execute_script("return window.__notReloaded === true"), 60)
+    check(True, f"the campaigns' done counts moved to {done()} live, without a reload")
     # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     check(driver.switch_to.active_element.get_attribute("class") == "skip", "the first Tab focuses the skip link")
