@@ -42,20 +42,20 @@ public struct PasswordHash: Sendable, Hashable {
     }
 
     func hash(_ password: String, salt: [UInt8]) throws -> String {
+        "$scrypt$ln=\(logN),r=\(blockSize),p=\(parallelism)$\(Self.encode(salt))$\(Self.encode(try digest(password, salt: salt)))"
+    }
+
+    func digest(_ password: String, salt: [UInt8]) throws -> [UInt8] {
         let key = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << logN,
                                            blockSize: blockSize, parallelism: parallelism)
-        let digest = key.withUnsafeBytes { Array($0) }
-        return "$scrypt$ln=\(logN),r=\(blockSize),p=\(parallelism)$\(Self.encode(salt))$\(Self.encode(digest))"
+        return key.withUnsafeBytes { Array($0) }
     }
 
     /// Whether `password` is the one `stored` was made from, compared in constant time. A stored string that is not a
     /// hash this code makes (or asks more than 2^20 of N, which no sign-in should pay) never matches.
     public static func verify(_ password: String, against stored: String) -> Bool {
-        guard let parsed = parse(stored),
-              let computed = try? parsed.parameters.hash(password, salt: parsed.salt),
-              let recomputed = parse(computed)
-        else { return false }
-        return constantTimeEqual(recomputed.digest, parsed.digest)
+        guard let parsed = parse(stored), let computed = try? parsed.parameters.digest(password, salt: parsed.salt) else { return false }
+        return constantTimeEqual(computed, parsed.digest)
     }
 
     /// Whether `stored` was made with parameters other than ``current`` (re-hash it at the next sign-in).

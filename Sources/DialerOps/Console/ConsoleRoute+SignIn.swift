@@ -8,7 +8,7 @@ import Logging
 /// short-lived cookie of its own (`HttpOnly`, `SameSite=Strict`) that the form must repeat.
 extension ConsoleRoute {
     func loginPage(_ request: Request) async -> Response {
-        if let session = try? await session(request) { _ = session; return Self.redirect("/console") }
+        if (try? await session(request)) != nil { return Self.redirect("/console") }
         let token = ConsoleToken.random()
         return Self.html(Self.loginHTML(token: token, error: nil), cookies: [cookie(Self.loginCookieName, token, maxAge: 900, path: "/console/login", request)])
     }
