@@ -1,6 +1,7 @@
 import ArgumentParser
 import DialerCore
 import DialerOps
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -40,8 +41,17 @@ struct ServeCommand: AsyncParsableCommand {
                 .application()))
         }
         let policies = PolicyBook(store: store, logger: logger)
+        let processID = "serve:\(WorkerConfiguration.defaultWorkerID())"
+        let activity = ActivityTally()
         let settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(),
-                                     metrics: metrics, actor: "serve:\(WorkerConfiguration.defaultWorkerID())", logger: logger)
+                                     metrics: metrics, actor: processID, activity: activity, logger: logger)
+        let started = Date()
+        // Stops after the callback writer (services stop in reverse order), so its last settlements are counted.
+        let flusher = ActivityFlusher(store: store, tally: activity, logger: logger) {
+            var beat = ProcessHeartbeat(id: processID, role: .serve, startedAt: started)
+            if stats.isStopping { beat.state = .stopping }
+            return beat
+        }
         let writer = CallbackWriter(store: store, settler: settler, logger: logger)
         // The Twilio client only reads the tenants' subaccount tokens (what their callbacks are signed with).
         try await TwilioClient.with(twilio, logger: logger) { twilioClient in
@@ -50,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
                                       keys: keys, agentToken: setup.settings.agentToken,
                                       secureCookies: callbackURL.lowercased().hasPrefix("https://"), gateClockOffset: setup.settings.worker.gateClockOffset, metrics: metrics, readiness: readiness, logger: logger)
             services.append(.init(service: ServeLifecycle(stats: stats)))
+            services.append(.init(service: flusher))
             services.append(.init(service: writer))
             services.append(.init(service: HousekeepingService(store: store, logger: logger)))
             services.append(.init(service: server.application(), successTerminationBehavior: .gracefullyShutdownGroup))

@@ -127,6 +127,35 @@ def error_code(driver):
     return driver.find_element(By.CSS_SELECTOR, "[data-error]").get_attribute("data-error")
 
 
+# WCAG 2.1 contrast of every visible text on the page against its effective background (the first opaque background
+# up the tree): 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). SVG text is read by its fill.
+CONTRAST_JS = """
+function parse(c) { const m = c && c.match(/rgba?\\(([^)]+)\\)/); return m ? m[1].split(',').map(parseFloat) : null; }
+function rel(p) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(p[0]) + 0.7152 * f(p[1]) + 0.0722 * f(p[2]); }
+function background(el) { for (; el; el = el.parentElement) { const p = parse(getComputedStyle(el).backgroundColor);
+  if (p && (p.length < 4 || p[3] > 0)) return p; } return [255, 255, 255]; }
+const bad = []; let checked = 0;
+for (const el of document.querySelectorAll('body *')) {
+  if (['SCRIPT', 'STYLE', 'title', 'desc'].includes(el.tagName)) continue;
+  if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const box = el.getBoundingClientRect(); const style = getComputedStyle(el);
+  if (box.width === 0 || box.height === 0 || style.visibility === 'hidden' || box.right < 0) continue;
+  const fg = parse(el instanceof SVGElement ? style.fill : style.color); if (!fg) continue;
+  const a = rel(fg), b = rel(background(el)); const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+  checked++;
+  if (ratio < ((size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5)) bad.push(el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+}
+return [checked, bad];
+"""
+
+
+def contrast(driver, page):
+    checked, bad = driver.execute_script(CONTRAST_JS)
+    check(checked > 0 and not bad, f"every text on the {page} page meets WCAG AA contrast ({checked} checked){': ' + '; '.join(bad[:5]) if bad else ''}")
+
+
 def main():
     subprocess.run([PSQL, BASE_URL, "-qX", "-c", f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE", "-c", f"CREATE SCHEMA {SCHEMA}"],
                    check=True, capture_output=True)
@@ -165,9 +194,11 @@ def run_browser(driver, base, served):
         .every(i => i.labels && i.labels.length > 0 && i.labels[0].textContent.trim().length > 0)""")
     check(labels, "every input of the sign-in form has a label")
     shot(driver, "login")
+    contrast(driver, "sign-in")
     sign_in(driver, base, "alice")
     check(field(driver, "spring", "done") == "0" and field(driver, "spring", "total") == "80", "the campaigns page shows spring: 0 of 80 done")
     shot(driver, "campaigns")
+    contrast(driver, "campaigns")
     # The drain starts with the page open: its numbers move without a reload (server-sent events).
     driver.execute_script("window.__notReloaded = true")
     start(["run"], dict(served, DIALER_CALLS_PER_SECOND="3"), "")
@@ -207,6 +238,26 @@ def run_browser(driver, base, served):
     check(autumn_waiting != "0", f"autumn still has jobs to dial ({autumn_waiting})")
     wait("the other campaign keeps dialing", lambda: campaign_dials("autumn") > autumn_before, 60)
     check(True, f"the other campaign keeps dialing ({autumn_before} dials, then {campaign_dials('autumn')})")
+    # The campaign page's pace and chart come from the processes' counters (written every 5 s), not from call_jobs.
+    driver.get(base + "/console/campaigns/acme/autumn")
+    wait("autumn's dials per minute come through", lambda: float(driver.find_element(
+        By.CSS_SELECTOR, "[data-field=dials_per_minute]").text.replace(",", "")) > 0, 30)
+    driver.get(base + "/console/campaigns/acme/autumn")
+    check(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline"), "autumn's page draws its dials over time")
+    contrast(driver, "campaign")
+    shot(driver, "campaign-activity")
+    driver.get(base + "/console/subaccounts")
+    row = driver.find_element(By.CSS_SELECTOR, "tr[data-tenant=acme]").text
+    check("AC0123456789abcdef0123456789abcdef" in row and " 3 " in f" {row} ", f"the subaccounts page shows acme's subaccount at 3 calls/s: {row}")
+    contrast(driver, "subaccounts")
+    shot(driver, "subaccounts")
+    driver.get(base + "/console/workers")
+    states = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table.workers [data-field=state]")]
+    roles = driver.find_element(By.CSS_SELECTOR, "table.workers").text
+    check("running" in states and "worker" in roles and "serve" in roles, f"the workers page shows the running worker and serve ({states})")
+    contrast(driver, "workers")
+    shot(driver, "workers")
+    driver.get(base + "/console/campaigns/acme/spring")
     # Cancel with a dry run: the preview counts the jobs, nothing is cancelled until the confirmation.
     waiting = int(sql("SELECT count(*) FROM call_jobs WHERE campaign_id = 'spring' AND state IN ('queued','deferred','retrying','paused')"))
     driver.find_element(By.XPATH, "//button[starts-with(normalize-space(.), 'Cancel waiting jobs')]").click()
@@ -225,6 +276,7 @@ def run_browser(driver, base, served):
     check("dial" in story and re.search(r"\+1415555\*\*\*\*", story) and not re.search(r"\+1415555\d{4}", story),
           f"call {dialed}'s page tells its dial with the number masked")
     shot(driver, "call")
+    contrast(driver, "call")
     # CSRF: the same form without its token is refused, and nothing changes.
     driver.get(base + "/console/campaigns/acme/autumn")
     driver.execute_script("document.querySelectorAll('input[name=csrf]').forEach(i => i.remove())")
@@ -236,6 +288,7 @@ def run_browser(driver, base, served):
     audit = driver.find_element(By.TAG_NAME, "main").text
     check("console:alice" in audit and "pause" in audit and "cancel" in audit, "the audit page lists alice's pause and cancel")
     shot(driver, "audit")
+    contrast(driver, "audit")
     driver.find_element(By.XPATH, "//button[normalize-space(.)='Sign out']").click()
     wait("sign out returns to the sign-in page", lambda: driver.current_url.endswith("/console/login"), 30)
     check(True, "sign out returns to the sign-in page")

@@ -3,7 +3,8 @@ import ServiceLifecycle
 
 /// The small upkeep every `dialer run` and `dialer serve` shares: every `interval` (5 s), folds the campaign counters'
 /// deltas into their totals (one process at a time, an advisory lock), and every hundredth pass deletes the `/v1` API's
-/// stored idempotent answers older than 24 hours and the console sessions past their deadlines. A failed pass is logged and tried again next interval.
+/// stored idempotent answers older than 24 hours, the console sessions past their deadlines, activity minutes older than 7 days
+/// and processes not seen for a day. A failed pass is logged and tried again next interval.
 public struct HousekeepingService: Service, CustomStringConvertible {
     let store: JobStore
     let interval: Duration
@@ -29,6 +30,8 @@ public struct HousekeepingService: Service, CustomStringConvertible {
                     if pruned > 0 { logger.info("housekeeping: deleted expired idempotent answers", metadata: ["rows": "\(pruned)"]) }
                     let ended = try await store.pruneConsoleSessions()
                     if ended > 0 { logger.info("housekeeping: deleted expired console sessions", metadata: ["rows": "\(ended)"]) }
+                    let old = try await store.pruneActivity()
+                    if old > 0 { logger.info("housekeeping: deleted old console activity", metadata: ["rows": "\(old)"]) }
                 }
             } catch {
                 if Task.isCancelled { return }

@@ -12,10 +12,13 @@ public struct OutcomeSettler: Sendable {
     let logger: Logger
     /// Who settles, for the attempt rows (`serve`, a worker id).
     let actor: String
+    /// Where settled outcomes and failures are counted for the console (nil: not counted).
+    let activity: ActivityTally?
 
     public init(store: JobStore, policies: PolicyBook, transition: SettleTransition = SettleTransition(), metrics: DialerMetrics,
-                actor: String, logger: Logger)
+                actor: String, activity: ActivityTally? = nil, logger: Logger)
     {
+        self.activity = activity
         self.store = store
         self.policies = policies
         self.transition = transition
@@ -45,9 +48,16 @@ public struct OutcomeSettler: Sendable {
         }
         let moved = try await store.apply(settlements, actor: actor)
         let applied = settlements.filter { moved.contains($0.jobID) }
+        let byJob = activity == nil ? [:] : Dictionary(calls.map { ($0.jobID, $0) }, uniquingKeysWith: { first, _ in first })
         for settlement in applied {
             metrics.settled(settlement)
             if let error = settlement.error { metrics.failed(error: error.error.rawValue) }
+            if let activity, let call = byJob[settlement.jobID] {
+                activity.countOutcome(settlement.result, tenant: call.tenantID, campaign: call.campaignID)
+                if let error = settlement.error {
+                    activity.countFailure(error, jobID: call.jobID, tenant: call.tenantID, campaign: call.campaignID)
+                }
+            }
         }
         if logger.logLevel <= .info {
             for settlement in applied {

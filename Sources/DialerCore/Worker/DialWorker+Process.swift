@@ -58,6 +58,7 @@ extension DialWorker {
         }
         let applied = await recorder.record(outcome)
         accounting.count(outcome, applied: applied)
+        if applied { activity.count(outcome, of: call) }
         note(outcome, applied: applied, destination: call.destination, jobMetadata: jobMetadata)
     }
 
@@ -71,6 +72,7 @@ extension DialWorker {
         case .dialed: metrics.twilioRequest(clock.now - sent, httpStatus: 201)
         case .failed(let failure):
             metrics.twilioRequest(clock.now - sent, httpStatus: failure.httpStatus)
+            if failure.kind == .rateLimited { activity.count(.throttled, tenant: call.tenantID, campaign: call.campaignID) }
             if failure.kind == .rateLimited, let subaccount = call.subaccountSID {
                 // One 429 slows the whole subaccount, for every worker, instead of each job finding out on its own.
                 try? await store.pauseSubaccount(subaccount, for: failure.retryAfter ?? configuration.retryPolicy.backoff.base)

@@ -37,11 +37,15 @@ public struct DialWorker: Service, CustomStringConvertible {
     public let policies: PolicyBook
     /// Applies the final status of calls whose callback beat this worker's own write of the 201, and the sweeper's finds.
     let settler: OutcomeSettler
+    /// What this worker did per campaign and minute, for the console (written by ``ActivityFlusher`` every few seconds).
+    public let activity: ActivityTally
+    let startedAt = Date()
 
     public init(
         store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(),
-        metrics: DialerMetrics = DialerMetrics(), policies: PolicyBook? = nil, logger: Logger
+        metrics: DialerMetrics = DialerMetrics(), policies: PolicyBook? = nil, activity: ActivityTally = ActivityTally(), logger: Logger
     ) {
+        self.activity = activity
         self.store = store
         self.metrics = metrics
         self.twilio = twilio
@@ -58,7 +62,7 @@ public struct DialWorker: Service, CustomStringConvertible {
         let policies = policies ?? PolicyBook(store: store, logger: logger)
         self.policies = policies
         self.settler = OutcomeSettler(store: store, policies: policies, transition: SettleTransition(callHours: configuration.gate.callHours),
-                                      metrics: metrics, actor: configuration.workerID,
+                                      metrics: metrics, actor: configuration.workerID, activity: activity,
                                       logger: logger)
     }
 
@@ -88,6 +92,19 @@ public struct DialWorker: Service, CustomStringConvertible {
         ReconcileService(store: store, twilio: twilio, configuration: configuration, accounting: accounting, settler: settler, logger: logger)
     }
 
+    /// This worker as the console's Workers page shows it.
+    var heartbeat: ProcessHeartbeat {
+        var beat = ProcessHeartbeat(id: configuration.workerID, role: .worker, startedAt: startedAt)
+        let counts = stats.snapshot
+        beat.inFlight = leases.count
+        beat.concurrency = configuration.concurrency
+        beat.dialed = counts.dialed
+        beat.failed = counts.failed
+        beat.settled = counts.settled
+        if stats.isStopping { beat.state = .stopping }
+        return beat
+    }
+
     enum Event: Sendable {
         case wake
         case finished
@@ -100,6 +117,7 @@ public struct DialWorker: Service, CustomStringConvertible {
         // A final callback that beats this worker's write of the 201 is settled by `dialer serve` once the write lands
         // (CallbackWriter), or by the sweeper at the job's deadline.
         let recorder = OutcomeRecorder(store: store, worker: configuration.workerID, logger: logger)
+        let flusher = ActivityFlusher(store: store, tally: activity, logger: logger) { self.heartbeat }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         logger.info("worker started", metadata: [
             "concurrency": "\(configuration.concurrency)", "claim_batch": "\(configuration.claimBatch)", "lease": "\(configuration.lease)",
@@ -107,6 +125,7 @@ public struct DialWorker: Service, CustomStringConvertible {
         await withTaskGroup(of: Void.self) { group in
             // The recorder outlives everything else: every dial waits for its outcome to be written before it counts as done.
             group.addTask { await recorder.run() }
+            let flushing = Task { await flusher.runUntilCancelled() }
             await withTaskGroup(of: Void.self) { wakeups in
                 wakeups.addTask { await self.listen(sink) }
                 wakeups.addTask { await self.poll(sink) }
@@ -120,6 +139,10 @@ public struct DialWorker: Service, CustomStringConvertible {
                 wakeups.cancelAll()
             }
             await recorder.finish()
+            // The last write of the activity comes after the last outcome's (stopping = true: the Workers page says so).
+            flushing.cancel()
+            await flushing.value
+            await flusher.flush(stopping: true)
         }
         logger.info("worker stopped", metadata: ["dialed": "\(stats.snapshot.dialed)", "failed": "\(stats.snapshot.failed)"])
     }

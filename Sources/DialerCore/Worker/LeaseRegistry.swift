@@ -5,6 +5,7 @@ final class LeaseRegistry: Sendable {
     private let held = Mutex([Int64: ContinuousClock.Instant]())
     func insert(_ id: Int64) { held.withLock { $0[id] = .now } }
     func remove(_ id: Int64) { _ = held.withLock { $0.removeValue(forKey: id) } }
+    var count: Int { held.withLock { $0.count } }
 
     /// The jobs held for less than `limit` (the heartbeat keeps their leases), and those held longer: something in this
     /// process is stuck on them (a hung query or connection), so their leases are left to expire and any worker recovers

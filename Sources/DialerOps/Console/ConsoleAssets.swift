@@ -44,7 +44,11 @@ enum ConsoleAssets {
         form.signin, form.confirm { display: grid; gap: .5rem; max-width: 24rem; }
         input { font: inherit; padding: .45rem; border: 1px solid var(--muted); border-radius: .3rem; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
-        @media (max-width: 700px) { main { padding: .6rem; } .who { margin-left: 0; } th, td { padding: .35rem .4rem; } }
+        dl.facts div { display: contents; }
+        figure.chart { margin: 0; } figure.chart svg { width: 100%; height: auto; max-height: 18rem; border: 1px solid var(--line); background: #fff; }
+        ul.legend { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; padding: 0; margin: .4rem 0; font-size: .85rem; }
+        details summary { cursor: pointer; color: var(--accent); }
+        @media (max-width: 700px) { main { padding: .6rem; } dl.facts { grid-template-columns: 1fr; } .who { margin-left: 0; } th, td { padding: .35rem .4rem; } }
         """
 
     /// Follows `/console/live` (server-sent events, at most one a second) and writes each field into the cells that

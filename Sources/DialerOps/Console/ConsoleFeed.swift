@@ -6,7 +6,7 @@ import NIOCore
 import ServiceLifecycle
 
 /// The numbers the console's live pages follow: each campaign's fields (``CampaignSummary/fields``) from the
-/// maintained counters, read at most once a second per scope (all tenants, or one) however many viewers watch, and
+/// maintained counters (two statements: the job counts, then the activity of the campaigns they name), read at most once a second per scope (all tenants, or one) however many viewers watch, and
 /// shared between them. A viewer costs a dictionary lookup a second, not a query.
 actor ConsoleFeed {
     static let interval: Duration = .seconds(1)
@@ -21,12 +21,22 @@ actor ConsoleFeed {
         let now = ContinuousClock.now
         if let cached = cache[key], now - cached.at < Self.interval { return cached.fields }
         var fields: [String: [String: String]] = [:]
-        for counts in try await store.campaignOverview(tenant: tenant) {
-            fields["\(counts.tenantID)/\(counts.campaignID)"] = CampaignSummary(counts: counts).fields
+        for summary in try await store.campaignSummaries(tenant: tenant) {
+            fields["\(summary.counts.tenantID)/\(summary.counts.campaignID)"] = summary.fields
         }
         cache[key] = (now, fields)
         if cache.count > 1_000 { cache = cache.filter { now - $0.value.at < Self.interval } }
         return fields
+    }
+}
+
+extension JobStore {
+    /// Every visible campaign's summary: its job counts and its activity.
+    func campaignSummaries(tenant: String?) async throws -> [CampaignSummary] {
+        let overview = try await campaignOverview(tenant: tenant)
+        let activity = try await campaignActivity(overview.map { CampaignKey(tenantID: $0.tenantID, campaignID: $0.campaignID) })
+        let now = Date()
+        return overview.map { CampaignSummary(counts: $0, activity: activity[CampaignKey(tenantID: $0.tenantID, campaignID: $0.campaignID)], now: now) }
     }
 }
 

@@ -47,7 +47,9 @@ enum ConsoleHTML {
     static func page(title: String, session: ConsoleSession?, current: String = "", live: String? = nil, body: String) -> String {
         var nav = ""
         if let session {
-            let links = [("campaigns", "/console", "Campaigns"), ("audit", "/console/audit", "Audit")]
+            var links = [("campaigns", "/console", "Campaigns"), ("subaccounts", "/console/subaccounts", "Subaccounts")]
+            if session.account.tenantID == nil { links.append(("workers", "/console/workers", "Workers")) }
+            links.append(("audit", "/console/audit", "Audit"))
             let items = links.map { key, href, label in
                 #"<li><a href="\#(href)"\#(key == current ? #" aria-current="page""# : "")>\#(label)</a></li>"#
             }.joined()

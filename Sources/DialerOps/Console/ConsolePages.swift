@@ -8,7 +8,7 @@ import Logging
 extension ConsoleRoute {
     func campaignsPage(_ request: Request) async -> Response {
         await page(request) { session in
-            let campaigns = try await store.campaignOverview(tenant: session.account.tenantID).map(CampaignSummary.init)
+            let campaigns = try await store.campaignSummaries(tenant: session.account.tenantID)
             return Self.html(ConsoleHTML.page(title: "Campaigns", session: session, current: "campaigns", live: "campaigns",
                                               body: Self.campaignsHTML(campaigns)))
         }
@@ -32,7 +32,10 @@ extension ConsoleRoute {
                 <th scope="row">\(link)<div class="sub">\(ConsoleHTML.escape(counts.tenantID))</div></th>
                 <td><progress max="100" value="\(progress)" aria-label="\(progress)% done"></progress>
                 <div class="sub"><span data-field="done">\(fields["done"]!)</span> done of <span data-field="total">\(fields["total"]!)</span></div></td>
-                \(cell("remaining"))\(cell("held"))\(cell("retrying"))\(cell("in_flight"))\(cell("in_doubt"))
+                \(cell("remaining"))\(cell("dials_per_minute"))\(cell("eta"))
+                <td><span data-field="held">\(fields["held"]!)</span><div class="sub">next: <span data-field="next_held">\(fields["next_held"]!)</span></div></td>
+                <td><span data-field="retrying">\(fields["retrying"]!)</span><div class="sub">next: <span data-field="next_retry">\(fields["next_retry"]!)</span></div></td>
+                \(cell("dnc_hits"))\(cell("in_flight"))\(cell("in_doubt"))
                 <td class="mix">\(mix)</td>\(cell("answer_rate"))
                 <td><span class="status \(counts.paused ? "paused" : "running")" data-field="status">\(fields["status"]!)</span></td>
                 </tr>
@@ -44,31 +47,14 @@ extension ConsoleRoute {
             <div class="scroll"><table class="campaigns">
             <caption>Each campaign's progress, its queue and how its calls ended</caption>
             <thead><tr><th scope="col">Campaign</th><th scope="col">Progress</th><th scope="col">Remaining</th>
-            <th scope="col">Held by calling hours</th><th scope="col">Retries pending</th><th scope="col">In flight</th>
+            <th scope="col">Dials/min</th><th scope="col">ETA at this rate</th>
+            <th scope="col">Held by the gate (calling hours, caps)</th><th scope="col">Retries pending</th>
+            <th scope="col">Do-not-call hits at dial time</th><th scope="col">In flight</th>
             <th scope="col">In doubt</th><th scope="col">Outcomes</th><th scope="col">Answer rate</th><th scope="col">Status</th></tr></thead>
             <tbody>
             \(rows)
             </tbody></table></div>
             """
-    }
-
-    /// The campaign a path names, if this operator may see it; else `not_found` (another tenant's is not told apart).
-    func visibleCampaign(_ session: ConsoleSession, tenant: String, campaign: String) async throws -> CampaignSummary {
-        guard session.account.sees(tenant: tenant), let counts = try await store.campaignCounts(tenant: tenant, campaign: campaign) else {
-            throw OpenPhnError(.notFound, "No campaign '\(campaign.prefix(64))' of tenant '\(tenant.prefix(64))' is visible to you.")
-        }
-        return CampaignSummary(counts: counts)
-    }
-
-    func campaignPage(_ request: Request, tenant: String, campaign: String) async -> Response {
-        await page(request) { session in
-            let summary = try await visibleCampaign(session, tenant: tenant, campaign: campaign)
-            let policy = PolicyReport.json(try await store.policies(tenant: tenant), tenant: tenant, campaign: campaign)
-            let notice = request.uri.queryParameters["done"].map { String($0) }
-            let body = Self.campaignHTML(summary, policy: policy, session: session, notice: notice)
-            return Self.html(ConsoleHTML.page(title: "Campaign \(campaign)", session: session, current: "campaigns",
-                                              live: "campaign/\(tenant)/\(campaign)", body: body))
-        }
     }
 
     func auditPage(_ request: Request) async -> Response {

@@ -79,6 +79,8 @@ struct ConsoleRoute: Sendable {
         router.post("/console/logout") { request, _ in await console.logout(request) }
         router.get("/console") { request, _ in await console.campaignsPage(request) }
         router.get("/console/audit") { request, _ in await console.auditPage(request) }
+        router.get("/console/subaccounts") { request, _ in await console.subaccountsPage(request) }
+        router.get("/console/workers") { request, _ in await console.workersPage(request) }
         router.get("/console/live") { request, _ in await console.live(request) }
         router.get("/console/calls") { request, _ in
             let id = request.uri.queryParameters["id"].map { String($0) }.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0
