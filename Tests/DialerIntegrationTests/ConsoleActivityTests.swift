@@ -104,4 +104,60 @@ struct ConsoleActivityTests {
             #expect(html.contains("1 worker alive"))
         }
     }
+
+    @Test("controls by filter: cancel only some waiting states, retry only one failure code, pause a whole tenant; each previewed, confirmed and audited")
+    func filteredControls() async throws {
+        try await ConsoleTests.withConsole { store, base in
+            let ids = try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE campaign_id = 'spring'")
+            #expect(ids == 4)
+            _ = try await store.scalar("""
+                WITH u AS (UPDATE call_jobs SET state = CASE WHEN id % 2 = 0 THEN 'retrying' ELSE 'deferred' END, run_at = now() + interval '1 hour'
+                           WHERE id IN (SELECT id FROM call_jobs WHERE campaign_id = 'spring' ORDER BY id LIMIT 2) RETURNING 1)
+                SELECT count(*)::bigint FROM u
+                """)
+            let failed = try await store.enqueue([try CallOutcomeTests.request("+14155557702", campaign: "spring")])[0].jobID
+            _ = try await store.scalar("""
+                WITH u AS (UPDATE call_jobs SET state = 'failed', finished_at = now(), last_error = '{"error": "carrier_rejected", "message": "x", "details": {}}'
+                           WHERE id = \(failed) RETURNING 1) SELECT count(*)::bigint FROM u
+                """)
+            try await ConsoleTests.account(store, "alice", .operator)
+            let alice = ConsoleTests.Browser(base: base)
+            try await alice.signIn("alice", ConsoleTests.password)
+            let page = try await alice.get("/console/campaigns/acme/spring")
+            let csrf = try #require(page.csrf)
+            #expect(page.body.contains(#"name="only_retrying""#) && page.body.contains(#"<select id="retry-code" name="code">"#))
+
+            let preview = try await alice.post("/console/campaigns/acme/spring/cancel", [("csrf", csrf), ("only_retrying", "yes")])
+            #expect(preview.body.contains("This will cancel 1 waiting jobs in state retrying.") && preview.body.contains("3 waiting in other states stay"))
+            #expect(preview.body.contains(#"<input type="hidden" name="only_retrying" value="yes">"#), "the confirmation carries the filter")
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'cancelled'") == 0, "a preview changes nothing")
+            let cancelled = try await alice.post("/console/campaigns/acme/spring/cancel", [("csrf", csrf), ("confirm", "yes"), ("only_retrying", "yes")])
+            #expect(cancelled.location?.hasSuffix("done=cancel-1") == true)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'cancelled'") == 1)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs WHERE state = 'deferred'") == 1, "the other state is left alone")
+            #expect(try await store.scalar("""
+                SELECT count(*)::bigint FROM audit_log WHERE action = 'cancel' AND actor = 'console:alice' AND affected = 1 AND scope->'states' = '["retrying"]'
+                """) == 1)
+
+            let none = try await alice.post("/console/campaigns/acme/spring/retry", [("csrf", csrf), ("code", "dnc_blocked")])
+            #expect(none.body.contains("This will put 0 failed jobs with code dnc_blocked back"))
+            let one = try await alice.post("/console/campaigns/acme/spring/retry", [("csrf", csrf), ("code", "carrier_rejected:21215")])
+            #expect(one.body.contains("This will put 1 failed jobs with code carrier_rejected back"))
+            let bad = try await alice.post("/console/campaigns/acme/spring/retry", [("csrf", csrf), ("code", "no_such_code")])
+            #expect(bad.status == 400 && bad.errorCode == "invalid_request")
+            _ = try await alice.post("/console/campaigns/acme/spring/retry", [("csrf", csrf), ("confirm", "yes"), ("code", "carrier_rejected")])
+            #expect(try await store.job(failed)?.state == .queued)
+
+            let tenantPreview = try await alice.post("/console/tenants/acme/pause", [("csrf", csrf)])
+            #expect(tenantPreview.body.contains("This will pause tenant acme, every campaign of it"))
+            #expect(try await store.pauses().isEmpty)
+            let paused = try await alice.post("/console/tenants/acme/pause", [("csrf", csrf), ("confirm", "yes"), ("reason", "carrier incident")])
+            #expect(paused.location?.hasPrefix("/console/subaccounts?done=pause-") == true)
+            #expect(try await store.pauses().map { $0.campaignID ?? "" } == [""], "the whole tenant is paused")
+            let subaccounts = try await alice.get("/console/subaccounts").body
+            #expect(subaccounts.contains("tenant paused") && subaccounts.contains("Resume tenant…"))
+            #expect(try await alice.post("/console/tenants/nobody/pause", [("csrf", csrf)]).status == 404)
+            await #expect(throws: OpenPhnError.self) { _ = try await store.cancel(.scope(tenant: "acme", campaign: nil), states: [.completed], by: "test") }
+        }
+    }
 }

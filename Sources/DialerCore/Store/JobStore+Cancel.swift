@@ -12,6 +12,8 @@ public struct CancelResult: Sendable, Hashable, Codable {
     public var alreadyFinished = 0
     /// Requested ids that do not exist.
     public var notFound: [Int64] = []
+    /// Waiting jobs of the scope outside a state filter: left as they are.
+    public var leftWaiting = 0
 }
 
 /// Which jobs one cancel statement looks at: by id, or a tenant's (one campaign's, one destination's); `''` is "any".
@@ -20,15 +22,29 @@ struct CancelScope: Sendable {
     var tenant = ""
     var campaign = ""
     var destination = ""
+    /// The states cancelled: every waiting and parked one unless a filter narrows them.
+    var states: [String] = JobStore.cancellableStates.map(\.rawValue)
 }
 
 extension JobStore {
+    /// The states a cancel can end: waiting or parked (a job in a worker's hands may have rung already).
+    public static let cancellableStates: [JobState] = [.queued, .deferred, .retrying, .paused]
+
     /// Cancels waiting and paused jobs (they end `cancelled`, with an `operator` row in `call_attempts`). Jobs being dialed
     /// or reconciled are left alone and counted: they may already have rung, and they finish on their own.
-    public func cancel(_ selection: JobSelection, by operatorID: String, dryRun: Bool = false) async throws -> CancelResult {
+    /// `states` narrows a cancel to some of the waiting states (`dialer cancel --state retrying`, the console's filter);
+    /// a waiting job in another state is left alone and counted as `leftWaiting`.
+    public func cancel(_ selection: JobSelection, states: Set<JobState>? = nil, by operatorID: String, dryRun: Bool = false) async throws -> CancelResult {
         var result = CancelResult()
         let (ids, tenant, campaign) = Self.parts(selection)
-        let scope = CancelScope(ids: ids, tenant: tenant, campaign: campaign)
+        var scope = CancelScope(ids: ids, tenant: tenant, campaign: campaign)
+        if let states {
+            guard !states.isEmpty, states.isSubset(of: Self.cancellableStates) else {
+                throw OpenPhnError(.invalidRequest, "Only waiting and paused jobs can be cancelled (states: queued, deferred, retrying, paused).",
+                                   details: ["states": .array(states.map { .string($0.rawValue) }.sorted { $0.stringValue ?? "" < $1.stringValue ?? "" })])
+            }
+            scope.states = Self.cancellableStates.filter(states.contains).map(\.rawValue)
+        }
         if !dryRun {
             while true {
                 let count = try await Self.cancelled(try await client.query(Self.cancelBatch(scope, by: operatorID), logger: logger))
@@ -38,7 +54,7 @@ extension JobStore {
                 if count == 0 { break }
             }
         }
-        try await Self.tally(try await client.query(Self.cancelTally(scope), logger: logger), into: &result, dryRun: dryRun)
+        try await Self.tally(try await client.query(Self.cancelTally(scope), logger: logger), into: &result, dryRun: dryRun, states: scope.states)
         if case .jobs(let requested) = selection {
             let found = try await client.query("SELECT id FROM call_jobs WHERE id = ANY(\(requested))", logger: logger)
             var present = Set<Int64>()
@@ -49,6 +65,7 @@ extension JobStore {
         }
         if !dryRun {
             var auditScope: [String: JSONValue] = ["in_flight": .number(Double(result.inFlight))]
+            if let states { auditScope["states"] = .array(Self.cancellableStates.filter(states.contains).map { .string($0.rawValue) }) }
             if let ids { auditScope["job_ids"] = .array(ids.prefix(100).map { .number(Double($0)) }) }
             try await audit("cancel", by: operatorID, tenant: tenant.isEmpty ? nil : tenant, campaign: campaign.isEmpty ? nil : campaign,
                             scope: auditScope, affected: result.cancelled)
@@ -68,7 +85,7 @@ extension JobStore {
                 WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
                   AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
                   AND (\(destination) = '' OR destination = \(destination))
-                  AND state IN ('queued', 'deferred', 'retrying', 'paused')
+                  AND state = ANY(\(scope.states)::text[])
                 LIMIT \(Self.operatorBatch)
                 FOR UPDATE
             ), cancelled AS (
@@ -83,7 +100,7 @@ extension JobStore {
             """
     }
 
-    /// The jobs of `scope` by state, for ``tally(_:into:dryRun:)``: every state for ids, the unfinished ones otherwise.
+    /// The jobs of `scope` by state, for ``tally(_:into:dryRun:states:)``: every state for ids, the unfinished ones otherwise.
     static func cancelTally(_ scope: CancelScope) -> PostgresQuery {
         let (ids, tenant, campaign, destination) = (scope.ids, scope.tenant, scope.campaign, scope.destination)
         return """
@@ -103,11 +120,12 @@ extension JobStore {
     }
 
     /// Counts the rows of ``cancelTally(_:)`` into `result`: in-flight, already finished, and (in a dry run) what would be cancelled.
-    static func tally(_ rows: PostgresRowSequence, into result: inout CancelResult, dryRun: Bool) async throws {
+    static func tally(_ rows: PostgresRowSequence, into result: inout CancelResult, dryRun: Bool, states: [String]) async throws {
         for try await (raw, count) in rows.decode((String, Int).self) {
             switch JobState(rawValue: raw) {
             case .active, .inDoubt, .awaitingOutcome: result.inFlight += count
-            case .queued, .deferred, .retrying, .paused: if dryRun { result.cancelled += count }
+            case .queued, .deferred, .retrying, .paused:
+                if !states.contains(raw) { result.leftWaiting += count } else if dryRun { result.cancelled += count }
             case .completed, .dialed, .failed, .cancelled, nil: result.alreadyFinished += count
             }
         }

@@ -42,7 +42,7 @@ extension JobStore {
                 cancel.cancelled += count
                 if count == 0 { break }
             }
-            try await Self.tally(try await connection.query(Self.cancelTally(scope), logger: logger), into: &cancel, dryRun: false)
+            try await Self.tally(try await connection.query(Self.cancelTally(scope), logger: logger), into: &cancel, dryRun: false, states: scope.states)
             var auditScope: [String: JSONValue] = [
                 "destination": .string(number.e164), "already_listed": .bool(!added), "in_flight": .number(Double(cancel.inFlight)),
             ]

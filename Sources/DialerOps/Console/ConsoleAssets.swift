@@ -48,6 +48,11 @@ enum ConsoleAssets {
         figure.chart { margin: 0; } figure.chart svg { width: 100%; height: auto; max-height: 18rem; border: 1px solid var(--line); background: #fff; }
         ul.legend { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; padding: 0; margin: .4rem 0; font-size: .85rem; }
         details summary { cursor: pointer; color: var(--accent); }
+        details.filters form.filter { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .6rem 0; }
+        fieldset { border: 1px solid var(--line); border-radius: .3rem; } fieldset label { margin-right: .8rem; white-space: nowrap; }
+        select { font: inherit; padding: .4rem; border: 1px solid var(--muted); border-radius: .3rem; }
+        .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+        table.failures form { margin: 0; }
         @media (max-width: 700px) { main { padding: .6rem; } dl.facts { grid-template-columns: 1fr; } .who { margin-left: 0; } th, td { padding: .35rem .4rem; } }
         """
 

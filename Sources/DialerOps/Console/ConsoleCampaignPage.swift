@@ -54,7 +54,8 @@ extension ConsoleRoute {
             let shown: [Control] = counts.paused ? [.resume, .cancel, .retry] : [.pause, .cancel, .retry]
             controls = "<section aria-labelledby=\"controls\"><h2 id=\"controls\">Controls</h2><div class=\"controls\">" + shown.map { control in
                 #"<form method="post" action="\#(path)/\#(control.rawValue)">\#(ConsoleHTML.csrfField(session))<button type="submit">\#(control.verb)…</button></form>"#
-            }.joined() + "</div><p class=\"sub\">Each shows what it would do first; nothing happens until you confirm.</p></section>"
+            }.joined() + "</div>" + ConsoleFilter.formsHTML(path: path, codes: failures.map(\.code), session: session)
+                + "<p class=\"sub\">Each shows what it would do first; nothing happens until you confirm.</p></section>"
         }
         let message = doneMessage(notice).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
         return """
@@ -82,25 +83,28 @@ extension ConsoleRoute {
             <section aria-labelledby="policy"><h2 id="policy">Retry policy</h2><table><thead><tr><th scope="col">Setting</th><th scope="col">Value</th>
             <th scope="col">From</th></tr></thead><tbody>\(policyRows)</tbody></table></section>
             </div>
-            <section aria-labelledby="failures"><h2 id="failures">Failures by code</h2>\(failuresHTML(failures))</section>
+            <section aria-labelledby="failures"><h2 id="failures">Failures by code</h2>\(failuresHTML(failures, path: path, session: session))</section>
             """
     }
 
     /// Failed jobs by code, the largest group first, each with its latest message and links to its latest jobs.
-    static func failuresHTML(_ groups: [FailureGroup]) -> String {
+    static func failuresHTML(_ groups: [FailureGroup], path: String, session: ConsoleSession) -> String {
         guard !groups.isEmpty else { return "<p>No job of this campaign has failed.</p>" }
         let rows = groups.map { group in
             let parts = group.code.split(separator: ":", maxSplits: 1)
             let code = "<code>\(ConsoleHTML.escape(String(parts[0])))</code>" + (parts.count > 1 ? " <span class=\"sub\">Twilio \(ConsoleHTML.escape(String(parts[1])))</span>" : "")
             let examples = group.examples.map { #"<a href="/console/calls/\#($0)">\#($0)</a>"# }.joined(separator: ", ")
+            let retry = session.account.mayAct
+                ? #"<form method="post" action="\#(path)/retry">\#(ConsoleHTML.csrfField(session))<input type="hidden" name="code" value="\#(ConsoleHTML.escape(group.code))"><button type="submit">Retry these…</button></form>"#
+                : ""
             return """
                 <tr data-code="\(ConsoleHTML.escape(group.code))"><th scope="row">\(code)</th><td class="num">\(ConsoleHTML.count(group.jobs))</td>
-                <td>\(ConsoleHTML.escape(group.message))</td><td>\(examples)</td><td><time datetime="\(DialGate.iso(group.lastAt))">\(DialGate.iso(group.lastAt))</time></td></tr>
+                <td>\(ConsoleHTML.escape(group.message))</td><td>\(examples)</td><td><time datetime="\(DialGate.iso(group.lastAt))">\(DialGate.iso(group.lastAt))</time></td><td>\(retry)</td></tr>
                 """
         }.joined()
         return """
             <div class="scroll"><table class="failures"><thead><tr><th scope="col">Code</th><th scope="col">Jobs</th><th scope="col">Latest message</th>
-            <th scope="col">Latest jobs</th><th scope="col">Last (UTC)</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            <th scope="col">Latest jobs</th><th scope="col">Last (UTC)</th><th scope="col"><span class="sr">Control</span></th></tr></thead><tbody>\(rows)</tbody></table></div>
             """
     }
 }

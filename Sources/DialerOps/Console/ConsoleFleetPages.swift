@@ -9,11 +9,13 @@ extension ConsoleRoute {
     func subaccountsPage(_ request: Request) async -> Response {
         await page(request) { session in
             let rows = try await store.subaccounts(tenant: session.account.tenantID)
-            return Self.html(ConsoleHTML.page(title: "Subaccounts", session: session, current: "subaccounts", body: Self.subaccountsHTML(rows, now: Date())))
+            let notice = Self.doneMessage(request.uri.queryParameters["done"].map { String($0) }).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
+            return Self.html(ConsoleHTML.page(title: "Subaccounts", session: session, current: "subaccounts",
+                                              body: Self.subaccountsHTML(rows, now: Date(), session: session, notice: notice)))
         }
     }
 
-    static func subaccountsHTML(_ rows: [SubaccountRow], now: Date) -> String {
+    static func subaccountsHTML(_ rows: [SubaccountRow], now: Date, session: ConsoleSession, notice: String = "") -> String {
         guard !rows.isEmpty else { return "<h1>Subaccounts</h1><p>No tenant yet.</p>" }
         let body = rows.map { row in
             let configured = row.callsPerSecond.map { String(format: "%g", $0) } ?? "default"
@@ -22,19 +24,24 @@ extension ConsoleRoute {
             var pauses: [String] = []
             if row.tenantPaused { pauses.append("tenant paused") }
             if row.campaignsPaused > 0 { pauses.append("\(row.campaignsPaused) campaign\(row.campaignsPaused == 1 ? "" : "s") paused") }
+            let control: Control = row.tenantPaused ? .resume : .pause
+            let form = session.account.mayAct
+                ? #"<form method="post" action="/console/tenants/\#(ConsoleHTML.segment(row.tenantID))/\#(control.rawValue)">\#(ConsoleHTML.csrfField(session))<button type="submit">\#(control.verb) tenant…</button></form>"#
+                : ""
             if let until = row.slowedUntil { pauses.append("429 hold until \(CampaignChart.clock(until)) UTC (\(CampaignSummary.span(until.timeIntervalSince(now))))") }
             return """
                 <tr data-tenant="\(ConsoleHTML.escape(row.tenantID))"><th scope="row">\(ConsoleHTML.escape(row.tenantID))</th>
                 <td><code>\(ConsoleHTML.escape(row.subaccountSID ?? "none"))</code></td><td class="num">\(configured)</td>
                 <td class="num" data-field="used">\(String(format: "%.2f", used))\(share)</td><td class="num">\(ConsoleHTML.count(row.throttledLastHour))</td>
-                <td class="num">\(ConsoleHTML.count(row.throttledTotal))</td><td>\(pauses.isEmpty ? "–" : ConsoleHTML.escape(pauses.joined(separator: "; ")))</td></tr>
+                <td class="num">\(ConsoleHTML.count(row.throttledTotal))</td><td>\(pauses.isEmpty ? "–" : ConsoleHTML.escape(pauses.joined(separator: "; ")))</td><td>\(form)</td></tr>
                 """
         }.joined(separator: "\n")
         return """
             <h1>Subaccounts</h1>
+            \(notice)
             <div class="scroll"><table class="subaccounts"><caption>Each tenant's Twilio subaccount; calls per second used over the last full minute</caption>
             <thead><tr><th scope="col">Tenant</th><th scope="col">Subaccount</th><th scope="col">Calls/s configured</th><th scope="col">Calls/s used</th>
-            <th scope="col">429s, last hour</th><th scope="col">429s, all time</th><th scope="col">Pauses</th></tr></thead>
+            <th scope="col">429s, last hour</th><th scope="col">429s, all time</th><th scope="col">Pauses</th><th scope="col"><span class="sr">Control</span></th></tr></thead>
             <tbody>\(body)</tbody></table></div>
             <p class="sub">Calls per second are set per subaccount in <code>twilio_pacing</code> (shared by every worker); "default" until its first dial.</p>
             """

@@ -98,6 +98,9 @@ struct ConsoleRoute: Sendable {
         router.post("/console/campaigns/:tenant/:campaign/:control") { request, context in
             await console.control(request, tenant: decoded("tenant", context), campaign: decoded("campaign", context), control: decoded("control", context))
         }
+        router.post("/console/tenants/:tenant/:control") { request, context in
+            await console.tenantControl(request, tenant: decoded("tenant", context), control: decoded("control", context))
+        }
         router.get("/console/assets/console.css") { _, _ in Self.asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         router.get("/console/assets/console.js") { _, _ in Self.asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
     }

@@ -36,8 +36,11 @@ actor ConsoleSignIn {
             if credentials != nil, !matched {
                 let lockedNow = try await store.recordFailedSignIn(operator: name)
                 logger.warning("console sign-in failed", metadata: ["operator": "\(name)", "locked": "\(lockedNow != nil)"])
+            } else if let credentials {
+                logger.warning("console sign-in failed", metadata: ["operator": "\(credentials.account.id)", "disabled": "true"])
             } else {
-                logger.warning("console sign-in failed", metadata: ["operator": "\(name.prefix(64))", "known": "\(credentials != nil)"])
+                // A name that is no account is not logged: people type their password into the name field.
+                logger.warning("console sign-in failed", metadata: ["operator": "(no such account)"])
             }
             throw failed
         }
