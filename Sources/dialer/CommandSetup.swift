@@ -15,7 +15,7 @@ struct CommandSetup: Sendable {
     /// beside the first is cut off when the command ends, which PostgresNIO logs as a failed connection.
     func withStore<T: Sendable>(checkMigrations: Bool = true, _ body: @Sendable (JobStore) async throws -> T) async throws -> T {
         let configuration = try JobStore.configuration(url: settings.databaseURL, maxConnections: 1)
-        return try await JobStore.withStore(configuration, logger: logger) { store in
+        return try await JobStore.withStore(configuration, logger: logger, preparedStatements: settings.preparedStatements) { store in
             do {
                 try await store.ping(timeout: .seconds(10))
             } catch {

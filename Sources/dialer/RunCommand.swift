@@ -32,8 +32,15 @@ extension CommandSetup {
         let logger = self.logger
         let pgConfig = try JobStore.configuration(url: settings.databaseURL, maxConnections: 8)
         let client = PostgresClient(configuration: pgConfig, backgroundLogger: logger)
-        let store = JobStore(client: client, logger: logger)
+        let store = JobStore(client: client, logger: logger, preparedStatements: settings.preparedStatements)
         var operations: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // Behind PgBouncer in transaction mode LISTEN needs a direct connection of its own (DIALER_LISTEN_DATABASE_URL).
+        var listenClient: PostgresClient?
+        if case .url(let url) = settings.listen {
+            let listener = PostgresClient(configuration: try JobStore.configuration(url: url, maxConnections: 1), backgroundLogger: logger)
+            operations.append(.init(service: listener))
+            listenClient = listener
+        }
         let metrics: DialerMetrics
         if withOperations {
             let registry = PrometheusMetrics.bootstrap()
@@ -53,10 +60,11 @@ extension CommandSetup {
         } else {
             metrics = DialerMetrics()
         }
-        let worker = settings.worker
+        var worker = settings.worker
+        worker.listens = settings.listen != .off
         try await TwilioClient.with(twilio, logger: logger) { twilioClient in
             let dialWorker = DialWorker(store: store, twilio: twilioClient, configuration: worker, mode: mode, stats: stats, metrics: metrics,
-                                        logger: logger)
+                                        listenClient: listenClient, logger: logger)
             var group = ServiceGroupConfiguration(
                 services: [.init(service: client)] + operations + dialWorker.maintenanceServices().map { .init(service: $0) } + [
                     .init(service: dialWorker, successTerminationBehavior: .gracefullyShutdownGroup),

@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = setup.logger
         let client = PostgresClient(configuration: try JobStore.configuration(url: setup.settings.databaseURL, maxConnections: 8), backgroundLogger: logger)
-        let store = JobStore(client: client, logger: logger)
+        let store = JobStore(client: client, logger: logger, preparedStatements: setup.settings.preparedStatements)
         let registry = PrometheusMetrics.bootstrap()
         let metrics = DialerMetrics()
         let stats = WorkerStats()

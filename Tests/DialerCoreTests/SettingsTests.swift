@@ -35,6 +35,19 @@ struct SettingsTests {
         #expect(problem(good.merging(["DIALER_AGENT_TOKEN": "has a space in the middle"]) { $1 })?.setting == "DIALER_AGENT_TOKEN")
     }
 
+    @Test("behind PgBouncer: prepared statements on by default and off on request; LISTEN on the pool, a direct URL, or off")
+    func pooler() throws {
+        let plain = try DialerSettings.load(environment: good, requireTwilio: false)
+        #expect(plain.preparedStatements && plain.listen == .pool)
+        let pooled = try DialerSettings.load(environment: good.merging(["DIALER_PREPARED_STATEMENTS": "off",
+                                                                        "DIALER_LISTEN_DATABASE_URL": "postgres://dialer@10.0.0.5:5432/dialer"]) { $1 },
+                                             requireTwilio: false)
+        #expect(!pooled.preparedStatements && pooled.listen == .url("postgres://dialer@10.0.0.5:5432/dialer"))
+        #expect(try DialerSettings.load(environment: good.merging(["DIALER_LISTEN_DATABASE_URL": "OFF"]) { $1 }, requireTwilio: false).listen == .off)
+        #expect(problem(good.merging(["DIALER_PREPARED_STATEMENTS": "sometimes"]) { $1 })?.setting == "DIALER_PREPARED_STATEMENTS")
+        #expect(problem(good.merging(["DIALER_LISTEN_DATABASE_URL": "mysql://x"]) { $1 })?.setting == "DIALER_LISTEN_DATABASE_URL")
+    }
+
     @Test("a missing or malformed setting names itself")
     func names() {
         var env = good

@@ -232,8 +232,13 @@ struct OperatorControlTests {
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_events") == 0)
             #expect(try await store.callOutcome(callSID: firstCall) == nil)
 
+            // Another process's lease stops this one; once expired, it is taken over, and released after the run.
+            _ = try await store.scalar("WITH i AS (INSERT INTO maintenance_leases VALUES ('retention', 'other', now() + interval '1 minute') RETURNING 1) SELECT count(*)::bigint FROM i")
+            #expect(try await store.pruneExclusively(olderThan: .seconds(86_400)) == nil, "another process holds the lease")
+            _ = try await store.scalar("WITH u AS (UPDATE maintenance_leases SET expires_at = now() - interval '1 second' RETURNING 1) SELECT count(*)::bigint FROM u")
             let exclusive = try await store.pruneExclusively(olderThan: .seconds(86_400))
             #expect(exclusive?.jobs == 3)
+            #expect(try await store.scalar("SELECT count(*)::bigint FROM maintenance_leases") == 0, "released after the run")
             #expect(try await store.scalar("SELECT count(*)::bigint FROM call_jobs") == 2)
         }
     }

@@ -25,6 +25,13 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
     /// The bearer token the AI agent presents to `dialer serve`'s `POST /v1/opt-outs` until tenants have API keys;
     /// `nil`: the route is off (404).
     public var agentToken: Secret? = nil
+    /// Protocol-level prepared statements for the hot statements (DIALER_PREPARED_STATEMENTS, default on); off behind a
+    /// pooler in transaction mode that keeps none (PgBouncer before 1.21).
+    public var preparedStatements = true
+    /// Where the worker LISTENs for wake-ups (DIALER_LISTEN_DATABASE_URL): a pool connection (unset), a direct
+    /// connection of its own (a URL: behind PgBouncer in transaction mode, which cannot LISTEN), or nowhere (`off`:
+    /// polling only).
+    public var listen: ListenSource = .pool
 
     public var description: String {
         "DialerSettings(database: \(Self.redactingPassword(databaseURL)), twilio: \(twilio.map { "\($0)" } ?? "none"))"
@@ -67,6 +74,8 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_RETENTION_INTERVAL_SECONDS", "how often the worker prunes (default 300; one process of the fleet at a time)"),
         ("DIALER_METRICS_REFRESH_SECONDS", "how often queue depth gauges are read from the database (default 15)"),
         ("DIALER_AGENT_TOKEN", "bearer token of the AI agent for `dialer serve`'s POST /v1/opt-outs (in-call opt-outs), at least 16 characters; unset: the route takes tenants' API keys only. Never logged"),
+        ("DIALER_PREPARED_STATEMENTS", "on (default) or off: protocol-level prepared statements for the status-callback path; off behind a pooler in transaction mode that keeps none (PgBouncer before 1.21, Debian 12's 1.18)"),
+        ("DIALER_LISTEN_DATABASE_URL", "where `dialer run` LISTENs for new jobs and pauses: unset, a pool connection of DATABASE_URL; a postgres:// URL straight to PostgreSQL (behind PgBouncer in transaction mode, which cannot LISTEN); off: polling only (DIALER_POLL_MS)"),
         ("DIALER_GATE_TIME", "demos and tests only: evaluate calling hours as if the clock had been this ISO-8601 instant at start; refused unless TWILIO_BASE_URL is loopback"),
     ]
 
@@ -170,7 +179,23 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
             }
             agentToken = Secret(token)
         }
-        return DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations, agentToken: agentToken)
+        var settings = DialerSettings(databaseURL: databaseURL, twilio: twilio, worker: worker, operations: operations, agentToken: agentToken)
+        switch value("DIALER_PREPARED_STATEMENTS")?.lowercased() ?? "on" {
+        case "on": settings.preparedStatements = true
+        case "off": settings.preparedStatements = false
+        case let other: throw SettingError(setting: "DIALER_PREPARED_STATEMENTS", problem: "must be on or off, got '\(other.prefix(40))'")
+        }
+        if let raw = value("DIALER_LISTEN_DATABASE_URL") {
+            if raw.lowercased() == "off" {
+                settings.listen = .off
+            } else {
+                do { _ = try JobStore.configuration(url: raw) } catch {
+                    throw SettingError(setting: "DIALER_LISTEN_DATABASE_URL", problem: "must be off or look like postgres://user@host:port/database")
+                }
+                settings.listen = .url(raw)
+            }
+        }
+        return settings
     }
 }
 
@@ -183,6 +208,13 @@ public enum LogFormat: String, Sendable {
 }
 
 /// The worker's operations settings: the ops HTTP server, logs, retention and the queue gauges.
+/// Where a worker LISTENs (``DialerSettings/listen``).
+public enum ListenSource: Sendable, Hashable {
+    case pool
+    case url(String)
+    case off
+}
+
 public struct OperationsSettings: Sendable {
     /// Where `dialer run` serves /metrics, /healthz and /readyz; `nil`: no ops server.
     public var opsAddress: (host: String, port: Int)?

@@ -52,11 +52,11 @@ extension JobStore {
         // that, and the receiver never relies on when the server commits an implicit transaction relative to the rows
         // it sent. Two more round trips per batch, not per callback.
         let count = callbacks.count
-        let (logger, statement) = (self.logger, RecordCallbacksPrepared(bindings: binds))
+        let (logger, statement, store) = (self.logger, RecordCallbacksPrepared(bindings: binds), self)
         return try await client.withTransaction(logger: logger) { connection in
             var stored = [Bool](repeating: false, count: count)
             var settled: [SettledCall] = [], early: [Int64] = []
-            for try await row in try await connection.execute(statement, logger: logger) {
+            for row in try await store.rows(statement, on: connection) {
                 switch row {
                 case .stored(let sids, let sequences):
                     for (sid, sequence) in zip(sids, sequences) {

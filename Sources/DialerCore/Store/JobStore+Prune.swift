@@ -64,26 +64,27 @@ extension JobStore {
         return result
     }
 
-    /// Runs ``prune(olderThan:batchSize:pauseBetweenBatches:dryRun:)`` only if no other process is pruning (a session
-    /// advisory lock), so a fleet of workers prunes one at a time. Returns `nil` when another process holds the lock.
-    public func pruneExclusively(olderThan: Duration, batchSize: Int = 1_000) async throws -> PruneResult? {
-        try await client.withConnection { connection in
-            var locked = false
-            for try await got in try await connection.query(
-                "SELECT pg_try_advisory_lock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger
-            ).decode(Bool.self) {
-                locked = got
-            }
-            guard locked else { return nil }
-            do {
-                let store = JobStore(client: client, logger: logger)
-                let result = try await store.prune(olderThan: olderThan, batchSize: batchSize)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext('openphn-dialer.retention.' || current_schema()))", logger: logger)
-                throw error
-            }
+    /// Runs ``prune(olderThan:batchSize:pauseBetweenBatches:dryRun:)`` only if no other process is pruning (a lease row
+    /// in `maintenance_leases`, 15 minutes, released at the end: safe through a pooler in transaction mode, where a
+    /// session advisory lock is not), so a fleet of workers prunes one at a time. Returns `nil` when another holds it.
+    public func pruneExclusively(olderThan: Duration, batchSize: Int = 1_000, holder: String = WorkerConfiguration.defaultWorkerID()) async throws -> PruneResult? {
+        let name = "retention"
+        let taken = try await client.query("""
+            INSERT INTO maintenance_leases (name, holder, expires_at) VALUES (\(name), \(holder), now() + interval '15 minutes')
+            ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+            WHERE maintenance_leases.expires_at < now() OR maintenance_leases.holder = EXCLUDED.holder
+            RETURNING 1
+            """, logger: logger).collect().count
+        guard taken == 1 else { return nil }
+        let release: PostgresQuery = "DELETE FROM maintenance_leases WHERE name = \(name) AND holder = \(holder)"
+        do {
+            let result = try await prune(olderThan: olderThan, batchSize: batchSize)
+            _ = try? await client.query(release, logger: logger)
+            return result
+        } catch {
+            // Not released, the lease expires on its own in 15 minutes.
+            _ = try? await client.query(release, logger: logger)
+            throw error
         }
     }
 }

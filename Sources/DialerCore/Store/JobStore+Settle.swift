@@ -86,7 +86,7 @@ extension JobStore {
         binds.append(settlements.map { JSONValue.object($0.detail).jsonText })
         binds.append(actor)
         var moved = Set<Int64>()
-        for try await id in try await client.execute(SettlePrepared(bindings: binds), logger: logger) { moved.insert(id) }
+        for id in try await rows(SettlePrepared(bindings: binds)) { moved.insert(id) }
         return moved
     }
 

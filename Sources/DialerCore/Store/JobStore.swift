@@ -10,6 +10,9 @@ import Synchronization
 public struct JobStore: Sendable, CustomStringConvertible {
     public let client: PostgresClient
     public let logger: Logger
+    /// Whether the hot statements run as protocol-level prepared statements (see ``PreparedStatements``); off behind
+    /// a pooler in transaction mode that keeps none. Unnamed statements (every other query) work through any pooler.
+    public let usesPreparedStatements: Bool
 
     public var description: String { "JobStore" }
 
@@ -18,9 +21,10 @@ public struct JobStore: Sendable, CustomStringConvertible {
     /// The payload on ``readyChannel`` that says a pause began or ended: workers read `queue_pauses` again.
     public static let pausesChanged = "pauses"
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, preparedStatements: Bool = true) {
         self.client = client
         self.logger = logger
+        self.usesPreparedStatements = preparedStatements
     }
 
     /// Builds the client configuration from a `postgres://user[:password]@host[:port]/database[?sslmode=disable][&search_path=schema]` URL.
@@ -49,7 +53,7 @@ public struct JobStore: Sendable, CustomStringConvertible {
 
     /// Runs `body` with a started client, for one-shot commands and tests; the client stops when `body` returns.
     public static func withStore<T: Sendable>(
-        _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (JobStore) async throws -> T
+        _ configuration: PostgresClient.Configuration, logger: Logger, preparedStatements: Bool = true, _ body: @Sendable (JobStore) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -58,7 +62,7 @@ public struct JobStore: Sendable, CustomStringConvertible {
                 return nil
             }
             defer { group.cancelAll() }
-            return try await body(JobStore(client: client, logger: logger))
+            return try await body(JobStore(client: client, logger: logger, preparedStatements: preparedStatements))
         }
     }
 

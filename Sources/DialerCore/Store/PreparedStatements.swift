@@ -4,8 +4,29 @@ import PostgresNIO
 /// The hot statements of the status-callback path as protocol-level prepared statements: postgres-nio prepares each once per
 /// connection and binds it after, so PostgreSQL plans it once (planning these CTEs costs more than running them for a
 /// small batch: 1.35 ms against 1.3 ms, measured with EXPLAIN ANALYZE). Their text stays the one ``SQLStatement`` of the
-/// store. A pooler in transaction mode that keeps no prepared statements (PgBouncer before 1.21) needs them off: that
-/// is the fleet issue's switch.
+/// store. A pooler in transaction mode that keeps no prepared statements (PgBouncer before 1.21) needs them off:
+/// `DIALER_PREPARED_STATEMENTS=off` runs the same text as unnamed statements (``JobStore/rows(_:on:)``).
+extension JobStore {
+    /// Runs `statement` on `connection` (the pool when nil): prepared once per connection when the store uses prepared
+    /// statements, else as an unnamed statement of the same text and bindings (what any pooler passes through).
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, on connection: PostgresConnection? = nil) async throws -> [Statement.Row] {
+        var rows: [Statement.Row] = []
+        if usesPreparedStatements {
+            if let connection {
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            } else {
+                for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            }
+        } else {
+            let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
+            let sequence = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
+            for try await row in sequence { rows.append(try statement.decodeRow(row)) }
+        }
+        return rows
+    }
+}
+
+/// The status callbacks' write (``JobStore/recordCallbacksStatement``).
 struct RecordCallbacksPrepared: PostgresPreparedStatement {
     static let sql = JobStore.recordCallbacksStatement.text
     enum Row {
@@ -25,6 +46,7 @@ struct RecordCallbacksPrepared: PostgresPreparedStatement {
     }
 }
 
+/// The settlements' write (``JobStore/settleStatement``).
 struct SettlePrepared: PostgresPreparedStatement {
     static let sql = JobStore.settleStatement.text
     typealias Row = Int64

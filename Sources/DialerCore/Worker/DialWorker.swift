@@ -40,12 +40,16 @@ public struct DialWorker: Service, CustomStringConvertible {
     /// What this worker did per campaign and minute, for the console (written by ``ActivityFlusher`` every few seconds).
     public let activity: ActivityTally
     let startedAt = Date()
+    /// The client whose connection LISTENs: the store's pool unless a direct one is given (behind PgBouncer).
+    let listenClient: PostgresClient
 
     public init(
         store: JobStore, twilio: TwilioClient, configuration: WorkerConfiguration, mode: Mode = .service, stats: WorkerStats = WorkerStats(),
-        metrics: DialerMetrics = DialerMetrics(), policies: PolicyBook? = nil, activity: ActivityTally = ActivityTally(), logger: Logger
+        metrics: DialerMetrics = DialerMetrics(), policies: PolicyBook? = nil, activity: ActivityTally = ActivityTally(),
+        listenClient: PostgresClient? = nil, logger: Logger
     ) {
         self.activity = activity
+        self.listenClient = listenClient ?? store.client
         self.store = store
         self.metrics = metrics
         self.twilio = twilio
@@ -127,7 +131,7 @@ public struct DialWorker: Service, CustomStringConvertible {
             group.addTask { await recorder.run() }
             let flushing = Task { await flusher.runUntilCancelled() }
             await withTaskGroup(of: Void.self) { wakeups in
-                wakeups.addTask { await self.listen(sink) }
+                if configuration.listens { wakeups.addTask { await self.listen(sink) } }
                 wakeups.addTask { await self.poll(sink) }
                 wakeups.addTask { await LeaseHeartbeat(store: self.store, configuration: self.configuration, logger: self.logger).run(self.leases) }
                 await withGracefulShutdownHandler {
@@ -256,7 +260,7 @@ public struct DialWorker: Service, CustomStringConvertible {
         var failures = 0
         while !Task.isCancelled {
             do {
-                try await store.client.withConnection { connection in
+                try await listenClient.withConnection { connection in
                     try await connection.listen(on: JobStore.readyChannel) { notifications in
                         failures = 0
                         await refreshPauses()  // any pause or resume while not listening
@@ -289,6 +293,8 @@ public struct DialWorker: Service, CustomStringConvertible {
     private func poll(_ sink: AsyncStream<Event>.Continuation) async {
         while !Task.isCancelled {
             do { try await sleep(for: configuration.pollInterval) } catch { return }
+            // Without LISTEN no notification says a pause began: the paused scopes are read again at every poll.
+            if !configuration.listens { await refreshPauses() }
             sink.yield(.wake)
         }
     }

@@ -4,6 +4,9 @@ import Foundation
 public struct WorkerConfiguration: Sendable {
     /// Stored as the lease owner and in every attempt row: `host:pid:random`, unique per process.
     public var workerID: String
+    /// Whether the worker LISTENs for wake-ups and pauses (`DIALER_LISTEN_DATABASE_URL=off`: polling only, the paused
+    /// scopes read again at every poll).
+    public var listens = true
     /// Most jobs in progress (gated, dialing or being recorded) at once in this process.
     public var concurrency: Int
     /// Most jobs one claim statement takes.
