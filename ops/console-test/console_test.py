@@ -5,89 +5,26 @@ Run by ops/console-test/run (and so by ops/test). Each check prints one line; th
 exit status 1. Screenshots of every page at 1280x800 (and the campaigns page at 375 px) go to .run/screenshots/.
 """
 
-import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DIALER = os.environ.get("DIALER_BIN", os.path.join(ROOT, ".build/debug/dialer"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from harness import ROOT, Harness, free_port, healthy  # noqa: E402
+
 BASE_URL = os.environ["DATABASE_URL"].split("?")[0]
 SCHEMA = "console_browser"
 SHOTS = os.path.join(ROOT, ".run/screenshots")
 PASSWORD = "correct horse battery staple"
-PSQL = os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
-
-children = []
-
-
-def check(condition, what):
-    if not condition:
-        print(f"console-test: FAILED: {what}", flush=True)
-        raise SystemExit(1)
-    print(f"console-test: ok: {what}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env(extra=None):
-    e = dict(os.environ)
-    e.update({
-        "DATABASE_URL": f"{BASE_URL}?search_path={SCHEMA}",
-        "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000c01", "TWILIO_AUTH_TOKEN": "console-test-token",
-        "DIALER_VOICE_URL": "http://127.0.0.1:9/agent/twiml", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z",
-        "DIALER_LOG_LEVEL": "warning", "DIALER_OPS_ADDRESS": "off", "DIALER_POLL_MS": "200",
-    })
-    e.update(extra or {})
-    return e
-
-
-def dialer(*args, stdin=None, extra=None):
-    run = subprocess.run([DIALER, *args], input=stdin, capture_output=True, text=True, env=env(extra), timeout=120)
-    if run.returncode != 0:
-        print(run.stdout, run.stderr, file=sys.stderr)
-        raise SystemExit(f"console-test: dialer {' '.join(args)} failed ({run.returncode})")
-    return run.stdout
-
-
-def sql(query):
-    url = f"{BASE_URL}?options=-csearch_path%3D{SCHEMA}"
-    return subprocess.run([PSQL, url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", query], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def start(args, extra, ready):
-    log = tempfile.NamedTemporaryFile("w+", delete=False, prefix="console-test-", suffix=".log")
-    process = subprocess.Popen([DIALER, *args], stdout=log, stderr=subprocess.STDOUT, env=env(extra))
-    children.append(process)
-    for _ in range(300):
-        text = open(log.name).read()
-        if (ready(text) if callable(ready) else ready in text):
-            return text
-        if process.poll() is not None:
-            raise SystemExit(f"console-test: dialer {args[0]} exited: {text[-2000:]}")
-        time.sleep(0.1)
-    raise SystemExit(f"console-test: dialer {args[0]} did not start")
-
-
-def healthy(url):
-    try:
-        return urllib.request.urlopen(url, timeout=2).status == 200
-    except Exception:
-        return False
+run = Harness("console-test", f"{BASE_URL}?search_path={SCHEMA}", f"{BASE_URL}?options=-csearch_path%3D{SCHEMA}")
+check, dialer, sql, start, wait = run.check, run.dialer, run.sql, run.start, run.wait
 
 
 def campaign_dials(campaign):
@@ -101,19 +38,6 @@ def shot(driver, name):
 
 def field(driver, campaign, name):
     return driver.find_element(By.CSS_SELECTOR, f'[data-campaign="acme/{campaign}"] [data-field="{name}"]').text
-
-
-def wait(what, condition, seconds=30):
-    """Polls `condition` until it holds; fails the run with `what` after `seconds`."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if condition():
-                return True
-        except Exception:
-            pass
-        time.sleep(0.25)
-    check(False, what)
 
 
 def sign_in(driver, base, name):
@@ -163,8 +87,7 @@ def accessible(driver, page):
 
 
 def main():
-    subprocess.run([PSQL, BASE_URL, "-qX", "-c", f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE", "-c", f"CREATE SCHEMA {SCHEMA}"],
-                   check=True, capture_output=True)
+    sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}", url=BASE_URL)
     dialer("migrate")
     fake = start(["fake-twilio", "--port", "0", "--time-scale", "0.01", "--account", "AC0123456789abcdef0123456789abcdef=+14155550100"],
                  {}, "listening on ")
@@ -328,11 +251,5 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        run.stop_all()
     print("console-test: all checks passed; screenshots in .run/screenshots/")
