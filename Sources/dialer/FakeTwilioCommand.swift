@@ -20,7 +20,8 @@ struct FakeTwilioCommand: AsyncParsableCommand {
             seconds each; calls without a scripted outcome draw one from --outcome-mix; callbacks suffer --callback-faults. \
             Every draw comes from --seed, the destination and its count of calls, so a rerun draws alike.
             """)
-    @Option(help: "Port on 127.0.0.1 (0 picks one and prints it).") var port: Int = 0
+    @Option(help: "Port (0 picks one and prints it).") var port: Int = 0
+    @Option(help: "Address to listen on (default 127.0.0.1; a network namespace's address for the fleet test).") var host = "127.0.0.1"
     @Option(help: "Accepted Basic-auth user (default TWILIO_ACCOUNT_SID).") var username: String?
     @Option(help: "Accepted Basic-auth password (default TWILIO_AUTH_TOKEN).") var password: String?
     @Option(help: """
@@ -126,13 +127,14 @@ struct FakeTwilioCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let timings = FakeTwilio.Timings(queued: .milliseconds(queuedMs), ringing: .milliseconds(ringingMs), inProgress: .milliseconds(inProgressMs))
-        var configuration = FakeTwilio.Configuration(port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
+        var configuration = FakeTwilio.Configuration(host: host, port: port, username: user, password: secret, callsPerSecond: callsPerSecond, accounts: accounts,
                                                      testCredentials: testCredentials, timings: timings, defaultPageSize: pageSize,
                                                      timeScale: timeScale, outcomeMix: mix, callbackFaults: faults, seed: seed)
         configuration.callbackConcurrency = callbackConcurrency
         let fake = FakeTwilio(configuration: configuration, ledger: ledger, logger: logger)
+        let host = host
         let app = fake.application { port in
-            FileHandle.standardOutput.write(Data("fake-twilio: listening on http://127.0.0.1:\(port)\n".utf8))
+            FileHandle.standardOutput.write(Data("fake-twilio: listening on http://\(host):\(port)\n".utf8))
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

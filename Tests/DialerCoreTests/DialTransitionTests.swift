@@ -153,6 +153,20 @@ struct DialTransitionTests {
         #expect(spent.state == .failed && spent.outcome == .notFound && spent.error?.error == .workerLost)
     }
 
+    @Test("a 'no such call' earlier than notFoundAfter after the request is not believed yet: the job stays in doubt until then")
+    func notFoundTooEarly() {
+        var random = ZeroRandom()
+        var t = Self.transition
+        t.notFoundAfter = .seconds(300)
+        let early = t.afterLookup(Self.job, .notFound, lastError: nil, sentAgo: .seconds(40), using: &random)
+        #expect(early.state == .inDoubt && early.outcome == .unreachable && early.delay == .seconds(260) && early.possiblyDialed)
+        #expect(early.detail?["reason"]?.stringValue?.contains("may still reach Twilio") == true)
+        let late = t.afterLookup(Self.job, .notFound, lastError: nil, sentAgo: .seconds(301), using: &random)
+        #expect(late.state == .retrying && late.outcome == .notFound)
+        let found = t.afterLookup(Self.job, .found(callSID: "CA" + String(repeating: "c", count: 32)), lastError: nil, sentAgo: .seconds(1), using: &random)
+        #expect(found.state == .awaitingOutcome, "a call found is found at once")
+    }
+
     @Test("every attempt result is one the call_attempts.outcome comment lists")
     func resultsDocumented() throws {
         let sql = try Migration.bundled().map(\.sql).joined(separator: "\n")

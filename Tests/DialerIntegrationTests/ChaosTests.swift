@@ -38,7 +38,7 @@ struct ChaosTests {
                 var workerEnv = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 workerEnv.merge([
                     "DIALER_CALLS_PER_SECOND": "1000", "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1",
-                    "DIALER_RECOVERY_SECONDS": "1", "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200",
+                    "DIALER_RECOVERY_SECONDS": "1", "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_RECONCILE_NOT_FOUND_AFTER_SECONDS": "0", "DIALER_BACKOFF_BASE_MS": "200",
                     "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200", "DIALER_LOG_LEVEL": "error",
                 ]) { $1 }
                 var workers = try (0..<3).map { _ in try TestProcess.start(["run"], environment: workerEnv) }

@@ -64,7 +64,7 @@ struct PostgresRestartTests {
                 var environment = try TestProcess.dialerEnvironment(schema: schema, fakeURL: baseURL)
                 environment.merge([
                     "DIALER_LEASE_SECONDS": "7", "DIALER_TWILIO_TIMEOUT_SECONDS": "1", "DIALER_RECOVERY_SECONDS": "1",
-                    "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_BACKOFF_BASE_MS": "200", "DIALER_BACKOFF_CAP_SECONDS": "2",
+                    "DIALER_RECONCILE_DELAY_SECONDS": "2", "DIALER_RECONCILE_NOT_FOUND_AFTER_SECONDS": "0", "DIALER_BACKOFF_BASE_MS": "200", "DIALER_BACKOFF_CAP_SECONDS": "2",
                     "DIALER_CONCURRENCY": "8", "DIALER_POLL_MS": "200",
                     "DIALER_LOG_LEVEL": ProcessInfo.processInfo.environment["DIALER_TEST_WORKER_LOG_LEVEL"] ?? "error",
                 ]) { $1 }

@@ -5,8 +5,11 @@
 # pgbouncer as the postgres user (it refuses to run as root) on a free loopback port, and exports
 #   DIALER_PGBOUNCER_URL   postgres://dialer@127.0.0.1:PORT/dialer_pgb   (through the pooler)
 #   DIALER_PGBOUNCER_DIRECT_URL   the same database, straight to PostgreSQL (LISTEN, checks)
-#   DIALER_PGBOUNCER_ADMIN   psql arguments for its admin console (SHOW STATS)
-# `pgbouncer_down` stops it.
+#   DIALER_PGBOUNCER_SESSION_URL   the same database through the pooler in session mode (LISTEN from hosts that cannot
+#                                  reach PostgreSQL itself)
+#   DIALER_PGBOUNCER_ADMIN   its admin console (SHOW STATS)
+# PGBOUNCER_LISTEN (default 127.0.0.1) is its listen_addr: the fleet test adds its bridge's address. `pgbouncer_down`
+# stops it.
 set -euo pipefail
 
 pgbouncer_up() {
@@ -29,8 +32,9 @@ pgbouncer_up() {
     cat <<CONF | as_postgres tee "$dir/pgbouncer.ini" >/dev/null
 [databases]
 dialer_pgb = host=127.0.0.1 port=$PG_PORT dbname=dialer_pgb
+dialer_pgb_session = host=127.0.0.1 port=$PG_PORT dbname=dialer_pgb pool_mode=session
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr = ${PGBOUNCER_LISTEN:-127.0.0.1}
 listen_port = $port
 unix_socket_dir =
 auth_type = trust
@@ -50,6 +54,8 @@ CONF
     PGBOUNCER_DIR=$dir
     export DIALER_PGBOUNCER_URL="postgres://$PG_ROLE@127.0.0.1:$port/dialer_pgb"
     export DIALER_PGBOUNCER_DIRECT_URL="postgres://$PG_ROLE@127.0.0.1:$PG_PORT/dialer_pgb"
+    export DIALER_PGBOUNCER_SESSION_URL="postgres://$PG_ROLE@127.0.0.1:$port/dialer_pgb_session"
+    export DIALER_PGBOUNCER_PORT=$port
     export DIALER_PGBOUNCER_ADMIN="postgres://$PG_ROLE@127.0.0.1:$port/pgbouncer"
     echo "pgbouncer: $("$bin" --version | head -1) listening on 127.0.0.1:$port (transaction pooling)" >&2
 }

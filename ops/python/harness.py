@@ -66,10 +66,11 @@ class Harness:
         return subprocess.run([PSQL, url or self.sql_url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", query],
                               capture_output=True, text=True, check=True).stdout.strip()
 
-    def start(self, args, extra, ready):
-        """Starts `dialer ARGS`; returns its log once `ready` (a substring, or a predicate of the log) holds."""
+    def start(self, args, extra, ready, prefix=(), program=None):
+        """Starts `dialer ARGS` (or `program ARGS`), after `prefix` (`ip netns exec NS`); returns its log once `ready` (a
+        substring, or a predicate of the log) holds. The process is `self.children[-1]`; its log path `.log_path`."""
         log = tempfile.NamedTemporaryFile("w+", delete=False, prefix=f"{self.name}-", suffix=".log")
-        process = subprocess.Popen([DIALER, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env(extra))
+        process = subprocess.Popen([*prefix, program or DIALER, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env(extra))
         process.log_path = log.name
         self.children.append(process)
         for _ in range(300):

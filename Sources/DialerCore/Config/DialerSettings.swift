@@ -57,6 +57,7 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
         ("DIALER_CLAIM_BATCH", "most jobs per claim statement (default 32)"),
         ("DIALER_LEASE_SECONDS", "lease on a claimed job, renewed by a heartbeat (default 30)"),
         ("DIALER_RECONCILE_DELAY_SECONDS", "wait before asking Twilio whether a possibly-dialed call exists (default 30)"),
+        ("DIALER_RECONCILE_NOT_FOUND_AFTER_SECONDS", "how long after an in-doubt attempt's request Twilio's \"no such call\" is believed and the job retried (default 300): a request held in a cut-off host's TCP buffers or a proxy's can still reach Twilio when the link returns; before then the job stays in doubt"),
         ("DIALER_OUTCOME_GRACE_SECONDS", "added to a call's ring time and time limit: past that, a call with no final status callback is looked up at Twilio (default 120)"),
         ("DIALER_SWEEP_SECONDS", "how often each worker looks for calls past their outcome deadline, and how long a looked-up call still going waits before the next look (default 5; the recheck is 12 times it)"),
         ("DIALER_CALLS_PER_SECOND", "calls per second for a subaccount not yet in twilio_pacing (default 1, Twilio's default)"),
@@ -149,6 +150,7 @@ public struct DialerSettings: Sendable, CustomStringConvertible {
             retryPolicy: RetryPolicy(backoff: backoff))
         worker.gateClockOffset = gateOffset
         worker.reconcileDelay = .seconds(try integer("DIALER_RECONCILE_DELAY_SECONDS", default: 30, range: 1...3600))
+        worker.notFoundAfter = .seconds(try integer("DIALER_RECONCILE_NOT_FOUND_AFTER_SECONDS", default: 300, range: 0...86_400))
         worker.outcomeGrace = .seconds(try integer("DIALER_OUTCOME_GRACE_SECONDS", default: 120, range: 0...86_400))
         let sweep = try integer("DIALER_SWEEP_SECONDS", default: 5, range: 1...3600)
         worker.sweepInterval = .seconds(sweep)

@@ -1,9 +1,11 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
 /// Asks Twilio about in-doubt jobs (an attempt that may have created a call): found, the job is dialed with that call
-/// SID; not found, it is retried with backoff (or fails when its attempts are spent); Twilio unreachable, it stays in
-/// doubt and is asked again later. No in-doubt job is ever re-dialed before this answers "not found".
+/// SID; not found, it is retried with backoff (or fails when its attempts are spent) once the attempt's request is
+/// older than `notFoundAfter` (before that it may still arrive: it is asked again then); Twilio unreachable, it stays
+/// in doubt and is asked again later. No in-doubt job is ever re-dialed before this answers "not found".
 ///
 /// Runs in every worker process. Each pass leases its jobs like a dial (SKIP LOCKED, fenced writes), so two
 /// reconcilers never ask about the same job; the leases are renewed while the lookups run.
@@ -103,6 +105,7 @@ public struct ReconcileService: Service, CustomStringConvertible {
             return transition.afterLookup(job, .unreachable("no subaccount configured"), lastError: call.lastError, using: &random)
         }
         let lookup = await lookUpCall(call, subaccount: subaccount)
-        return transition.afterLookup(job, lookup, lastError: call.lastError, using: &random)
+        let sentAgo = Duration.milliseconds(Int64(max(0, call.leasedAt.timeIntervalSince(call.attemptStartedAt)) * 1000))
+        return transition.afterLookup(job, lookup, lastError: call.lastError, sentAgo: sentAgo, using: &random)
     }
 }

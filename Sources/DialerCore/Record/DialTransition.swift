@@ -16,6 +16,8 @@ public struct DialTransition: Sendable {
     public var maxPacingWait: Duration
     /// Added to a call's ring time and time limit: past that, a call with no final callback is looked up.
     public var outcomeGrace: Duration
+    /// How long after the attempt's request Twilio's "no such call" is believed (``WorkerConfiguration/notFoundAfter``).
+    public var notFoundAfter: Duration = .zero
 
     public init(retryPolicy: RetryPolicy, gate: DialGate, reconcileDelay: Duration, pacingMaxAhead: Duration, maxPacingWait: Duration,
                 outcomeGrace: Duration = .seconds(120))
@@ -32,6 +34,7 @@ public struct DialTransition: Sendable {
         self.init(retryPolicy: configuration.retryPolicy, gate: configuration.gate, reconcileDelay: configuration.reconcileDelay,
                   pacingMaxAhead: configuration.pacingMaxAhead, maxPacingWait: configuration.maxPacingWait,
                   outcomeGrace: configuration.outcomeGrace)
+        self.notFoundAfter = configuration.notFoundAfter
     }
 
     /// What the worker does next with a claimed job.
@@ -100,9 +103,15 @@ public struct DialTransition: Sendable {
 
     /// What Twilio's answer about an in-doubt job makes of it. A job is re-dialed only on a definite "no such call".
     /// - Parameter lastError: the error of the attempt in doubt (what the job fails with when its attempts are spent).
-    public func afterLookup(_ job: JobRef, _ lookup: CallLookup, lastError: OpenPhnError?, using random: inout some RandomNumberGenerator)
-        -> JobOutcome
+    /// `sentAgo`: how long before this lookup the attempt's request went out; a "not found" earlier than
+    /// ``notFoundAfter`` is not believed yet (the request may still arrive) and the job is asked about again then.
+    public func afterLookup(_ job: JobRef, _ lookup: CallLookup, lastError: OpenPhnError?, sentAgo: Duration = .seconds(86_400),
+                            using random: inout some RandomNumberGenerator) -> JobOutcome
     {
+        if case .notFound = lookup, sentAgo < notFoundAfter {
+            return .reconciledUnreachable(job, recheckIn: max(notFoundAfter - sentAgo, .seconds(1)),
+                                          reason: "not found yet; a request sent \(Int(sentAgo.seconds)) s ago may still reach Twilio")
+        }
         switch lookup {
         case .found(let sid):
             // The call's own policy is not at hand here; the default deadline only sets when the sweeper first looks.

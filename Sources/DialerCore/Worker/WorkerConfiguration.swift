@@ -25,6 +25,10 @@ public struct WorkerConfiguration: Sendable {
     /// How long after a possibly-dialed attempt its job is reconciled with Twilio: long enough for a request still in
     /// flight at Twilio to have created its call, so the lookup sees it.
     public var reconcileDelay: Duration = .seconds(30)
+    /// How long after an in-doubt attempt's request went out Twilio's "no such call" is believed: a request held in a
+    /// partitioned host's TCP buffers (or a proxy's) reaches Twilio when the link returns, and Linux retransmits a
+    /// closed socket's data for about 100 s at a 200 ms RTO. Before then the job stays in doubt and is asked again.
+    public var notFoundAfter: Duration = .seconds(300)
     /// How often this worker looks for in-doubt jobs due for reconciliation (jittered).
     public var reconcileInterval: Duration = .seconds(2)
     /// Calls per second for a subaccount with no `twilio_pacing` row yet (Twilio's default is 1).

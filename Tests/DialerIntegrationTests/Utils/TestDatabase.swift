@@ -129,6 +129,8 @@ enum Fixture {
             shutdownTimeout: .seconds(10), retryPolicy: RetryPolicy(backoff: Backoff(base: backoffBase, cap: .seconds(2), jitter: 0.2)))
         configuration.gateClockOffset = .milliseconds(Int64(instant.timeIntervalSinceNow * 1000))
         configuration.reconcileDelay = .milliseconds(300)
+        // No partitions in these tests: a request Twilio does not know about never arrives later.
+        configuration.notFoundAfter = .zero
         configuration.reconcileInterval = .milliseconds(100)
         configuration.defaultCallsPerSecond = 1000
         return configuration

@@ -45,6 +45,8 @@ final class TestProcess: Sendable {
             "DIALER_LOG_LEVEL": "info", "DIALER_GATE_TIME": "2026-12-02T18:00:00Z", "DIALER_CALLS_PER_SECOND": "1000",
             // Many workers run at once in the tests: each takes a free port for its ops server.
             "DIALER_OPS_ADDRESS": "127.0.0.1:0",
+            // No partitions here: a request Twilio does not know about never arrives later.
+            "DIALER_RECONCILE_NOT_FOUND_AFTER_SECONDS": "0",
         ]
         if let schema { env["DATABASE_URL"] = try TestDatabase.url + "?search_path=\(schema)" }
         if let fakeURL { env["TWILIO_BASE_URL"] = fakeURL }
