@@ -93,7 +93,9 @@ public struct ActivityFlusher: Service, CustomStringConvertible {
         var beat = heartbeat()
         if stopping { beat.state = .stopped }
         do {
-            try await store.recordActivity(batch, heartbeat: beat)
+            // Bounded: a stopping process whose database is gone must not hang on its last write.
+            let (store, written) = (self.store, beat)
+            try await withTimeout(.seconds(10), what: "console activity") { try await store.recordActivity(batch, heartbeat: written) }
         } catch {
             tally.restore(batch)
             logger.warning("console activity not written; kept for the next write", metadata: ["error": "\(String(reflecting: error))"])

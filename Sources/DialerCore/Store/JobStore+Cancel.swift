@@ -85,7 +85,8 @@ extension JobStore {
                 WHERE (\(ids)::bigint[] IS NULL OR id = ANY(\(ids)::bigint[]))
                   AND (\(tenant) = '' OR tenant_id = \(tenant)) AND (\(campaign) = '' OR campaign_id = \(campaign))
                   AND (\(destination) = '' OR destination = \(destination))
-                  AND state = ANY(\(scope.states)::text[])
+                  -- The constant list lets the planner use the waiting jobs' partial index whatever the plan; the array narrows.
+                  AND state IN ('queued', 'deferred', 'retrying', 'paused') AND state = ANY(\(scope.states)::text[])
                 LIMIT \(Self.operatorBatch)
                 FOR UPDATE
             ), cancelled AS (

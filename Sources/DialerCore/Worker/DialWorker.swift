@@ -143,7 +143,7 @@ public struct DialWorker: Service, CustomStringConvertible {
                 wakeups.cancelAll()
             }
             await recorder.finish()
-            // The last write of the activity comes after the last outcome's (stopping = true: the Workers page says so).
+            // The last write of the activity comes after the last outcome's (state stopped: the Workers page says so).
             flushing.cancel()
             await flushing.value
             await flusher.flush(stopping: true)
