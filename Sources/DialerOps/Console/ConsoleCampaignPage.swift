@@ -57,7 +57,7 @@ extension ConsoleRoute {
             }.joined() + "</div>" + ConsoleFilter.formsHTML(path: path, codes: failures.map(\.code), session: session)
                 + "<p class=\"sub\">Each shows what it would do first; nothing happens until you confirm.</p></section>"
         }
-        let message = doneMessage(notice).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
+        let message = doneNotice(notice)
         return """
             <p><a href="/console">← Campaigns</a></p>
             <h1>\(ConsoleHTML.escape(counts.campaignID)) <span class="sub">\(ConsoleHTML.escape(counts.tenantID))</span>

@@ -95,6 +95,11 @@ extension ConsoleRoute {
             """
     }
 
+    /// The result line after a control as the page shows it (a status paragraph), or "" without one.
+    static func doneNotice(_ done: String?) -> String {
+        doneMessage(done).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
+    }
+
     /// The result line after a control, from the fixed words of `done` (`cancel-1204`), never text from the URL.
     static func doneMessage(_ done: String?) -> String? {
         guard let done, let dash = done.firstIndex(of: "-"), let control = Control(rawValue: String(done[..<dash])),

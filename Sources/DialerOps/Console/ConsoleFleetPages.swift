@@ -9,7 +9,7 @@ extension ConsoleRoute {
     func subaccountsPage(_ request: Request) async -> Response {
         await page(request) { session in
             let rows = try await store.subaccounts(tenant: session.account.tenantID)
-            let notice = Self.doneMessage(request.uri.queryParameters["done"].map { String($0) }).map { #"<p class="notice" role="status">\#($0)</p>"# } ?? ""
+            let notice = Self.doneNotice(request.uri.queryParameters["done"].map { String($0) })
             return Self.html(ConsoleHTML.page(title: "Subaccounts", session: session, current: "subaccounts",
                                               body: Self.subaccountsHTML(rows, now: Date(), session: session, notice: notice)))
         }
